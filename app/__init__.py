@@ -1,0 +1,91 @@
+"""Shutdown incident tracker: a REST API for internet shutdowns and platform blocks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_cors import CORS
+from werkzeug.exceptions import UnsupportedMediaType
+
+from app.config import Config, normalize_database_url
+from app.db import db
+from app.extensions import Api, init_json
+
+EXPOSED_HEADERS = ["ETag", "X-Pagination", "Link", "Location", "Retry-After"]
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    app.config["DATABASE_URL"] = normalize_database_url(app.config["DATABASE_URL"])
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    init_json(app)
+
+    if app.config["DATABASE_URL"].startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    api = Api(app, spec_kwargs=_spec_options())
+    from app.resources import register_blueprints
+
+    register_blueprints(app, api)
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": "*"}},
+        methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.before_request(_require_json_body)
+    app.after_request(_security_headers)
+
+    from app import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _require_json_body():
+    """A body that is not JSON is a 415, not a confusing 'missing field' 422."""
+    if request.method in BODY_METHODS and request.path.startswith("/api/"):
+        has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+        multipart = request.mimetype == "multipart/form-data" and request.endpoint in MULTIPART_ENDPOINTS
+        if has_body and not request.is_json and not multipart:
+            raise UnsupportedMediaType(
+                f"Send the body as application/json (got {request.mimetype or 'no Content-Type'})."
+            )
+
+
+MULTIPART_ENDPOINTS: set[str] = set()
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'",
+    )
+    return response
+
+
+def _spec_options() -> dict[str, Any]:
+    return {
+        "info": {
+            "description": (
+                "Records internet shutdowns and platform blocks: what was cut, where, from when to "
+                "when, whether the government admitted it, and what the courts did.\n\n"
+                "Errors are RFC 9457 problem details (`application/problem+json`). Writes that change "
+                "an existing incident need its current `ETag` in `If-Match` (428 without, 412 when stale)."
+            ),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/", "description": "This server"}],
+    }

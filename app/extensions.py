@@ -1,0 +1,297 @@
+"""flask-smorest plumbing in one place: Api, Blueprint, Schema bases, pager, ETags, errors, JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import http
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import marshmallow as ma
+import orjson
+import sqlalchemy as sa
+from flask import Flask, Response, request
+from flask.json.provider import JSONProvider
+from flask_smorest import Api as BaseApi
+from flask_smorest import Blueprint as BaseBlueprint
+from flask_smorest import Page
+from flask_smorest.etag import _get_etag_ctx
+from flask_smorest.exceptions import NotModified, PreconditionFailed, PreconditionRequired
+from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from app.db import db
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class OrjsonProvider(JSONProvider):
+    """orjson with sorted keys, so equal documents give equal bytes (and equal ETags)."""
+
+    OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        option = self.OPTIONS | (orjson.OPT_INDENT_2 if kwargs.get("indent") else 0)
+        return orjson.dumps(obj, option=option, default=_default).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+    def response(self, *args: Any, **kwargs: Any):
+        obj = self._prepare_response_obj(args, kwargs)
+        body = orjson.dumps(obj, option=self.OPTIONS, default=_default)
+        return self._app.response_class(body, mimetype="application/json")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are errors, read-only fields sent back from a GET are ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.pre_load
+    def _drop_read_only(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        read_only = {name for name, field in self.fields.items() if field.dump_only}
+        if not read_only.intersection(data):
+            return data
+        return {key: value for key, value in data.items() if key not in read_only}
+
+
+class QueryArgsSchema(ma.Schema):
+    """Query-string schema: a typo such as `contry=PK` is a 422, never a silently unfiltered list."""
+
+    # Parsed by the pagination decorator, documented there.
+    PAGINATION_KEYS = ("page", "page_size")
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.pre_load
+    def _skip_pagination(self, data: Any, **kwargs: Any) -> Any:
+        # webargs hands over a MultiDictProxy whose get() already returns lists for List fields.
+        if any(key in data for key in self.PAGINATION_KEYS):
+            return {key: data.get(key) for key in data if key not in self.PAGINATION_KEYS}
+        return data
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only; errors are built in handle_http_exception)."""
+
+    type = ma.fields.String(metadata={"description": "URI identifying the problem type; `about:blank` when the HTTP status says it all."})
+    title = ma.fields.String(metadata={"description": "Short summary of the problem type."})
+    status = ma.fields.Integer(metadata={"description": "HTTP status code."})
+    detail = ma.fields.String(metadata={"description": "What went wrong with this request."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Dict(),
+        metadata={
+            "description": "Validation errors keyed by location (`json`, `query`, `headers`, "
+            "`files`, `form`) and then by field name, e.g. "
+            '`{"query": {"country": ["Unknown country code \'XX\'."]}}`.'
+        },
+    )
+
+
+# --------------------------------------------------------------------------- pager
+
+
+class SelectPage(Page):
+    """Pages a SQLAlchemy 2 `select()`; the select must already carry a total `order_by`."""
+
+    @property
+    def item_count(self) -> int:
+        count = sa.select(sa.func.count()).select_from(self.collection.order_by(None).subquery())
+        return db.session.scalar(count)
+
+    @property
+    def items(self) -> list[Any]:
+        params = self.page_params
+        stmt = self.collection.offset(params.first_item).limit(params.page_size)
+        return list(db.session.scalars(stmt))
+
+
+# --------------------------------------------------------------------------- blueprint
+
+
+class Blueprint(BaseBlueprint):
+    """Blueprint with strict conditional requests, weak If-None-Match, and RFC 8288 Link headers."""
+
+    # unknown=None: each schema's Meta.unknown decides (RAISE), also for the query string,
+    # where webargs would otherwise EXCLUDE unknown parameters.
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+    def _check_precondition(self) -> None:
+        if request.method in self.METHODS_NEEDING_CHECK_ETAG:
+            if not request.if_match or request.if_match.star_tag:
+                # `If-Match: *` would skip the lost-update check, so it does not count.
+                raise PreconditionRequired(
+                    "Send the incident's current ETag in If-Match (read it with GET); `*` is not accepted."
+                )
+
+    def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
+        if etag_schema is not None:
+            etag_data = (etag_schema() if isinstance(etag_schema, type) else etag_schema).dump(etag_data)
+        _get_etag_ctx()["etag_checked"] = True
+        if not request.if_match.contains(self._generate_etag(etag_data)):
+            raise PreconditionFailed(
+                "The resource changed since you read it: GET it again, re-apply your change "
+                "and send the new ETag in If-Match."
+            )
+
+    def _check_not_modified(self, etag: str) -> None:
+        # Proxies weaken validators (W/"…"); weak comparison is what If-None-Match calls for.
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and request.if_none_match.contains_weak(etag):
+            raise NotModified(response=Response(status=304, headers={"ETag": f'"{etag}"'}))
+
+    @staticmethod
+    def _generate_etag(etag_data: Any, extra_data: Any = None) -> str:
+        if extra_data:
+            etag_data = (etag_data, extra_data)
+        payload = orjson.dumps(etag_data, option=OrjsonProvider.OPTIONS, default=_default)
+        return hashlib.blake2b(payload, digest_size=16).hexdigest()
+
+    def _set_pagination_metadata(self, page_params, result, headers):
+        result, headers = super()._set_pagination_metadata(page_params, result, headers)
+        if page_params.item_count is not None:
+            headers["Link"] = _link_header(page_params)
+        return result, headers
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        super()._document_pagination_metadata(spec, resp_doc)
+        resp_doc["headers"]["Link"] = {
+            "description": "RFC 8288 links to the `first`, `prev`, `next` and `last` pages, "
+            "with the same filters.",
+            "schema": {"type": "string"},
+        }
+
+
+def _link_header(page_params) -> str:
+    size = page_params.page_size
+    last = max((page_params.item_count - 1) // size + 1, 1)
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+
+    def url(page: int) -> str:
+        return f"{request.base_url}?{urlencode([*args, ('page', page)])}"
+
+    links = [("first", 1)]
+    if 1 < page_params.page <= last + 1:
+        links.append(("prev", page_params.page - 1))
+    if page_params.page < last:
+        links.append(("next", page_params.page + 1))
+    links.append(("last", last))
+    return ", ".join(f'<{url(page)}>; rel="{rel}"' for rel, page in links)
+
+
+# --------------------------------------------------------------------------- api and errors
+
+
+class Api(BaseApi):
+    """Api whose every error is RFC 9457 problem+json, documented as such."""
+
+    ERROR_SCHEMA = ProblemSchema
+    # Headers that carry meaning for the client and must survive the error handler.
+    KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(sa.exc.OperationalError, self.handle_database_down)
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        data = getattr(error, "data", None) or {}
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": http.HTTPStatus(error.code).phrase,
+            "status": error.code,
+            "detail": data.get("message") or _detail_for(error),
+        }
+        errors = data.get("errors") or data.get("messages")
+        if errors:
+            body["errors"] = errors
+            body["detail"] = data.get("message") or _summarise(errors)
+        headers = {}
+        response = error.get_response()
+        for name in self.KEPT_HEADERS:
+            if name in response.headers:
+                headers[name] = response.headers[name]
+        headers.update(data.get("headers") or {})
+        return problem_response(body, error.code, headers)
+
+    def handle_database_down(self, error: Exception):
+        log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
+        return self.handle_http_exception(
+            ServiceUnavailable("The database is unreachable; try again shortly.")
+        )
+
+    def handle_unexpected(self, error: Exception):
+        if isinstance(error, HTTPException):
+            return self.handle_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return self.handle_http_exception(
+            InternalServerError("An unexpected error occurred; it has been logged.")
+        )
+
+
+def _detail_for(error: HTTPException) -> str:
+    description = error.description or ""
+    if description == type(error).description or not description:
+        return {
+            404: "No resource at this URL.",
+            405: f"{request.method} is not allowed on this URL.",
+        }.get(error.code, http.HTTPStatus(error.code).description)
+    return description
+
+
+def _summarise(errors: dict) -> str:
+    parts = []
+    for location, fields in errors.items():
+        if isinstance(fields, dict):
+            parts.extend(f"{location}.{name}" for name in fields)
+        else:
+            parts.append(location)
+    return "Invalid input: " + ", ".join(parts[:20]) + "."
+
+
+def problem_response(body: dict, status: int, headers: dict | None = None):
+    from flask import current_app
+
+    response = current_app.response_class(
+        orjson.dumps(body, option=OrjsonProvider.OPTIONS), status=status, mimetype=PROBLEM_JSON
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_json(app: Flask) -> None:
+    app.json_provider_class = OrjsonProvider
+    app.json = OrjsonProvider(app)
+

@@ -1,0 +1,235 @@
+"""Incident aggregate: the incident row, its multi-valued fields and its child records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app import vocab
+from app.db import Base, UtcDateTime, utcnow
+
+
+def _enum(values: tuple[str, ...], name: str) -> sa.Enum:
+    # VARCHAR + CHECK on every backend: adding a value is a plain migration, no native type.
+    return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=32)
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        sa.CheckConstraint("end_date IS NULL OR status = 'ended'", name="end_date_means_ended"),
+        sa.Index("ix_incidents_start_date_id", "start_date", "id"),
+        sa.Index("ix_incidents_country_start_date", "country", "start_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    country: Mapped[str] = mapped_column(sa.String(2))
+    area: Mapped[str | None] = mapped_column(sa.String(500))
+    scope: Mapped[str] = mapped_column(_enum(vocab.SCOPES, "scope"), default="unknown")
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    start_date_estimated: Mapped[bool] = mapped_column(default=False)
+    end_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    status: Mapped[str] = mapped_column(_enum(vocab.STATUSES, "status"), index=True)
+    ordered_by: Mapped[str] = mapped_column(_enum(vocab.ORDERED_BY, "ordered_by"), default="unknown")
+    decision_maker: Mapped[str | None] = mapped_column(sa.String(500))
+    actual_cause: Mapped[str] = mapped_column(
+        _enum(vocab.ACTUAL_CAUSES, "actual_cause"), default="unknown"
+    )
+    actual_cause_details: Mapped[str | None] = mapped_column(sa.Text)
+    official_justification: Mapped[str] = mapped_column(
+        _enum(vocab.JUSTIFICATIONS, "official_justification"), default="unknown"
+    )
+    justification_details: Mapped[str | None] = mapped_column(sa.Text)
+    legal_basis: Mapped[str] = mapped_column(_enum(vocab.TRI_STATE, "legal_basis"), default="unknown")
+    legal_basis_details: Mapped[str | None] = mapped_column(sa.Text)
+    election_related: Mapped[str] = mapped_column(
+        _enum(vocab.TRI_STATE, "election_related"), default="unknown"
+    )
+    violence_reported: Mapped[str] = mapped_column(
+        _enum(vocab.TRI_STATE, "violence_reported"), default="unknown"
+    )
+    human_rights_abuse_reported: Mapped[str] = mapped_column(
+        _enum(vocab.TRI_STATE, "human_rights_abuse_reported"), default="unknown"
+    )
+    telcos: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+
+    # Derived from the child records, stored so that lists can filter and index on them;
+    # recomputed by refresh_derived() on every write.
+    acknowledgement_status: Mapped[str] = mapped_column(
+        _enum(vocab.ACKNOWLEDGEMENT_STATUSES, "acknowledgement_status"), default="none", index=True
+    )
+    acknowledged_on: Mapped[date | None] = mapped_column(sa.Date)
+    litigation_status: Mapped[str] = mapped_column(
+        _enum(vocab.LITIGATION_STATUSES, "litigation_status"), default="none", index=True
+    )
+
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    revision: Mapped[int] = mapped_column(default=1)
+
+    # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
+    platform_rows: Mapped[list[IncidentPlatform]] = relationship(
+        cascade="all, delete-orphan", order_by="IncidentPlatform.platform_slug"
+    )
+    shutdown_type_rows: Mapped[list[IncidentShutdownType]] = relationship(
+        cascade="all, delete-orphan", order_by="IncidentShutdownType.shutdown_type"
+    )
+    network_rows: Mapped[list[IncidentNetwork]] = relationship(
+        cascade="all, delete-orphan", order_by="IncidentNetwork.network"
+    )
+    asn_rows: Mapped[list[IncidentAsn]] = relationship(
+        cascade="all, delete-orphan", order_by="IncidentAsn.asn"
+    )
+    acknowledgements: Mapped[list[Acknowledgement]] = relationship(
+        cascade="all, delete-orphan", order_by="Acknowledgement.id"
+    )
+    legal_cases: Mapped[list[LegalCase]] = relationship(
+        cascade="all, delete-orphan", order_by="LegalCase.id"
+    )
+    sources: Mapped[list[Source]] = relationship(cascade="all, delete-orphan", order_by="Source.id")
+
+    @property
+    def platforms(self) -> list[str]:
+        return [row.platform_slug for row in self.platform_rows]
+
+    @property
+    def shutdown_types(self) -> list[str]:
+        return [row.shutdown_type for row in self.shutdown_type_rows]
+
+    @property
+    def networks(self) -> list[str]:
+        return [row.network for row in self.network_rows]
+
+    @property
+    def asns(self) -> list[int]:
+        return [row.asn for row in self.asn_rows]
+
+    @property
+    def duration_days(self) -> int | None:
+        if self.end_date is not None:
+            end = self.end_date
+        elif self.status == "ongoing":
+            end = today_utc()
+        else:
+            return None
+        return max((end - self.start_date).days + 1, 0)
+
+    @property
+    def acknowledgement_delay_days(self) -> int | None:
+        if self.acknowledged_on is None:
+            return None
+        return (self.acknowledged_on - self.start_date).days
+
+    def refresh_derived(self) -> None:
+        """Recompute the fields that summarise the child records."""
+        government = [a for a in self.acknowledgements if a.actor_type == "government"]
+        admitted = [a for a in government if a.stance == "acknowledged"]
+        if admitted:
+            self.acknowledgement_status = "acknowledged"
+        elif any(a.stance == "denied" for a in government):
+            self.acknowledgement_status = "denied"
+        else:
+            self.acknowledgement_status = "none"
+        dates = [a.date for a in admitted if a.date is not None]
+        self.acknowledged_on = min(dates) if dates else None
+        if not self.legal_cases:
+            self.litigation_status = "none"
+        elif any(c.status in vocab.OPEN_CASE_STATUSES for c in self.legal_cases):
+            self.litigation_status = "pending"
+        else:
+            self.litigation_status = "concluded"
+
+
+def _incident_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("incidents.id", ondelete="CASCADE")
+
+
+class IncidentPlatform(Base):
+    __tablename__ = "incident_platforms"
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), primary_key=True)
+    platform_slug: Mapped[str] = mapped_column(
+        sa.ForeignKey("platforms.slug", onupdate="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IncidentShutdownType(Base):
+    __tablename__ = "incident_shutdown_types"
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), primary_key=True)
+    shutdown_type: Mapped[str] = mapped_column(
+        _enum(vocab.SHUTDOWN_TYPES, "shutdown_type"), primary_key=True, index=True
+    )
+
+
+class IncidentNetwork(Base):
+    __tablename__ = "incident_networks"
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), primary_key=True)
+    network: Mapped[str] = mapped_column(_enum(vocab.NETWORKS, "network"), primary_key=True, index=True)
+
+
+class IncidentAsn(Base):
+    __tablename__ = "incident_asns"
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), primary_key=True)
+    asn: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, index=True)
+
+
+class Acknowledgement(Base):
+    """An official statement about an incident: an admission or a denial."""
+
+    __tablename__ = "acknowledgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(300))
+    actor_type: Mapped[str] = mapped_column(_enum(vocab.ACTOR_TYPES, "actor_type"), default="government")
+    stance: Mapped[str] = mapped_column(_enum(vocab.STANCES, "stance"))
+    date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    channel: Mapped[str | None] = mapped_column(_enum(vocab.CHANNELS, "channel"))
+    justification: Mapped[str | None] = mapped_column(_enum(vocab.JUSTIFICATIONS, "justification"))
+    quote: Mapped[str | None] = mapped_column(sa.Text)
+    source_url: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+class LegalCase(Base):
+    """Litigation about an incident, in one court."""
+
+    __tablename__ = "legal_cases"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "ruling_on IS NULL OR filed_on IS NULL OR ruling_on >= filed_on", name="ruling_after_filing"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), index=True)
+    court: Mapped[str] = mapped_column(sa.String(300))
+    case_number: Mapped[str | None] = mapped_column(sa.String(200))
+    filed_on: Mapped[date | None] = mapped_column(sa.Date)
+    petitioners: Mapped[str | None] = mapped_column(sa.Text)
+    respondents: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(_enum(vocab.CASE_STATUSES, "case_status"), default="pending")
+    ruling_on: Mapped[date | None] = mapped_column(sa.Date)
+    ruling_summary: Mapped[str | None] = mapped_column(sa.Text)
+    next_hearing_on: Mapped[date | None] = mapped_column(sa.Date)
+    source_url: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+class Source(Base):
+    """A piece of evidence: a news story, a measurement, a court document …"""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    title: Mapped[str | None] = mapped_column(sa.String(500))
+    publisher: Mapped[str | None] = mapped_column(sa.String(200))
+    published_on: Mapped[date | None] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(_enum(vocab.SOURCE_KINDS, "source_kind"), default="other")
+    archived_url: Mapped[str | None] = mapped_column(sa.String(2000))

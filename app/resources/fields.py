@@ -1,0 +1,144 @@
+"""Reusable marshmallow fields for the API's value types (countries, platforms, ASNs, dates, URLs)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+import pycountry
+
+from app.db import db
+from app.services import platforms as platform_service
+
+EARLIEST_DATE = date(1990, 1, 1)
+# Hearings and planned shutdowns can be announced ahead; beyond this a date is a typo.
+MAX_YEARS_AHEAD = 5
+ASN_MAX = 4294967295
+
+
+class Str(ma.fields.String):
+    """A string that refuses NUL characters (PostgreSQL cannot store them) and trims whitespace."""
+
+    def __init__(self, *args: Any, max_length: int | None = None, **kwargs: Any) -> None:
+        validators = list(kwargs.pop("validate", None) or [])
+        if max_length is not None:
+            validators.append(ma.validate.Length(max=max_length))
+        super().__init__(*args, validate=validators, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("NUL characters are not allowed.")
+        return text.strip()
+
+
+class Text(Str):
+    """Optional free text: an empty string means no value (stored and shown as null)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        return super()._deserialize(value, attr, data, **kwargs) or None
+
+
+class Enum(Str):
+    """One value of a fixed list; the list is in the OpenAPI `enum`."""
+
+    def __init__(self, values: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(validate=[ma.validate.OneOf(values)], **kwargs)
+
+
+class CountryCode(Str):
+    """ISO 3166-1 alpha-2 code, any case on input, upper-case on output."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": "^[A-Za-z]{2}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs).upper()
+        if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+            raise ma.ValidationError(f"Unknown country code '{code[:10]}': use ISO 3166-1 alpha-2, e.g. PK.")
+        return code
+
+
+def country_name(code: str | None) -> str | None:
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return None
+    # pycountry's common_name is the short form people use ("Iran", not "Iran, Islamic Republic of").
+    return getattr(country, "common_name", None) or country.name
+
+
+class PlatformSlug(Str):
+    """A platform slug or one of its aliases (`twitter` → `x`)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        slug = platform_service.resolve(db.session, text)
+        if slug is None:
+            raise ma.ValidationError(
+                f"Unknown platform '{text[:40]}': see GET /api/v1/platforms for slugs and aliases."
+            )
+        return slug
+
+
+class Asn(ma.fields.Integer):
+    """Autonomous system number: 17557 or "AS17557"."""
+
+    _pattern = re.compile(r"^(?:AS)?(\d{1,10})$", re.IGNORECASE)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=False, validate=ma.validate.Range(min=0, max=ASN_MAX), **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ma.ValidationError("Not a valid ASN.")
+        if isinstance(value, str):
+            match = self._pattern.match(value.strip())
+            if not match:
+                raise ma.ValidationError("Not a valid ASN: give a number or 'AS' and a number.")
+            value = match.group(1)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Day(ma.fields.Date):
+    """A calendar date no earlier than 1990 and at most a few years ahead."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        latest = datetime.now(UTC).date() + timedelta(days=365 * MAX_YEARS_AHEAD)
+        if day < EARLIEST_DATE:
+            raise ma.ValidationError(f"Dates before {EARLIEST_DATE.isoformat()} are not accepted.")
+        if day > latest:
+            raise ma.ValidationError(f"Date is more than {MAX_YEARS_AHEAD} years in the future.")
+        return day
+
+
+class HttpUrl(ma.fields.URL):
+    """An absolute http(s) URL (no javascript:, data: or file:)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", [ma.validate.Length(max=2000)])
+        super().__init__(schemes={"http", "https"}, require_tld=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        if value in ("", None) and self.allow_none:
+            return None
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Timestamp(ma.fields.DateTime):
+    """RFC 3339 UTC timestamp with a `Z`, e.g. 2024-04-17T09:30:00Z."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,59 @@
+"""Platform vocabulary endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import abort
+
+from app.db import db
+from app.extensions import Blueprint
+from app.models import Platform
+from app.resources.platforms.schemas import PlatformSchema
+from app.services import platforms as platform_service
+
+blp = Blueprint(
+    "platforms",
+    __name__,
+    url_prefix="/api/v1/platforms",
+    description="The controlled vocabulary of platforms an incident can name.",
+)
+
+
+@blp.route("")
+class PlatformsViews(MethodView):
+    @blp.etag
+    @blp.response(200, PlatformSchema(many=True))
+    def get(self):
+        """List platforms"""
+        return db.session.scalars(platform_service.list_platforms()).all()
+
+    @blp.etag
+    @blp.arguments(PlatformSchema)
+    @blp.response(201, PlatformSchema, headers={"Location": {"description": "URL of the new platform.", "schema": {"type": "string"}}})
+    @blp.alt_response(409, description="The slug or an alias is already taken.")
+    def post(self, data: dict[str, Any]):
+        """Add a platform"""
+        taken = platform_service.alias_map(db.session)
+        clashes = [name for name in [data["slug"], *data["aliases"]] if name in taken]
+        if clashes:
+            abort(409, message=f"'{clashes[0]}' is already a platform slug or alias ({taken[clashes[0]]}).")
+        platform = Platform(**{**data, "aliases": list(dict.fromkeys(data["aliases"]))})
+        db.session.add(platform)
+        db.session.commit()
+        platform_service.forget_aliases()
+        return platform, 201, {"Location": url_for("platforms.PlatformsBySlugViews", slug=platform.slug)}
+
+
+@blp.route("/<string:slug>")
+class PlatformsBySlugViews(MethodView):
+    @blp.etag
+    @blp.response(200, PlatformSchema)
+    def get(self, slug: str):
+        """Get a platform"""
+        platform = db.session.get(Platform, slug)
+        if platform is None:
+            abort(404, message=f"Platform '{slug[:40]}' does not exist.")
+        return platform

@@ -1,0 +1,270 @@
+"""Incident queries and writes: filters, sorting, rules, and applying a document to the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from app.db import utcnow
+from app.models import (
+    Acknowledgement,
+    Incident,
+    IncidentAsn,
+    IncidentNetwork,
+    IncidentPlatform,
+    IncidentShutdownType,
+    LegalCase,
+    Source,
+)
+from app.models.incident import today_utc
+from app.services.sqlfunc import days_between
+
+# Loaded with every incident, one query per relationship whatever the page size.
+EAGER = (
+    selectinload(Incident.platform_rows),
+    selectinload(Incident.shutdown_type_rows),
+    selectinload(Incident.network_rows),
+    selectinload(Incident.asn_rows),
+    selectinload(Incident.acknowledgements),
+    selectinload(Incident.legal_cases),
+    selectinload(Incident.sources),
+)
+
+CHILD_MODELS = {
+    "acknowledgements": Acknowledgement,
+    "legal_cases": LegalCase,
+    "sources": Source,
+}
+
+
+class RuleError(Exception):
+    """A document that breaks a cross-field rule; `messages` is keyed by field."""
+
+    def __init__(self, messages: dict[str, list[str]]):
+        super().__init__(messages)
+        self.messages = messages
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def default_status(end_date: date | None) -> str:
+    return "ended" if end_date is not None else "ongoing"
+
+
+def incident_rule_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Cross-field rules of SPEC.md, on a whole (possibly merged) document."""
+    errors: dict[str, list[str]] = {}
+    start, end = values.get("start_date"), values.get("end_date")
+    status = values.get("status") or default_status(end)
+    if start and end and end < start:
+        errors["end_date"] = ["Must be on or after start_date."]
+    if end is not None and status != "ended":
+        errors.setdefault("status", []).append("An incident with an end_date must have status 'ended'.")
+    if "service_based" in (values.get("shutdown_types") or ()) and not values.get("platforms"):
+        errors["platforms"] = ["Name at least one platform for a service_based shutdown."]
+    return errors
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def get_incident(session: Session, incident_id: int) -> Incident | None:
+    return session.scalars(sa.select(Incident).where(Incident.id == incident_id).options(*EAGER)).first()
+
+
+def duration_expr() -> sa.ColumnElement[int]:
+    """SQL twin of Incident.duration_days, for sorting."""
+    end = sa.case(
+        (Incident.end_date.is_not(None), Incident.end_date),
+        (Incident.status == "ongoing", sa.literal(today_utc(), sa.Date)),
+        else_=sa.null(),
+    )
+    return days_between(Incident.start_date, end) + 1
+
+
+SORTS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
+    "start_date": lambda: Incident.start_date,
+    "end_date": lambda: Incident.end_date,
+    "duration_days": duration_expr,
+    "updated_at": lambda: Incident.updated_at,
+    "country": lambda: Incident.country,
+}
+
+
+def _any_of(relationship, column, values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    return relationship.any(column.in_(list(values)))
+
+
+def filter_conditions(args: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for the list filters: values OR-ed within a filter, filters AND-ed."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    in_filters = {
+        "country": Incident.country,
+        "status": Incident.status,
+        "scope": Incident.scope,
+        "ordered_by": Incident.ordered_by,
+        "actual_cause": Incident.actual_cause,
+        "official_justification": Incident.official_justification,
+        "acknowledgement_status": Incident.acknowledgement_status,
+        "litigation_status": Incident.litigation_status,
+    }
+    for name, column in in_filters.items():
+        if args.get(name):
+            conditions.append(column.in_(args[name]))
+    child_filters = {
+        "platform": (Incident.platform_rows, IncidentPlatform.platform_slug),
+        "shutdown_type": (Incident.shutdown_type_rows, IncidentShutdownType.shutdown_type),
+        "network": (Incident.network_rows, IncidentNetwork.network),
+        "asn": (Incident.asn_rows, IncidentAsn.asn),
+    }
+    for name, (relationship, column) in child_filters.items():
+        if args.get(name):
+            conditions.append(_any_of(relationship, column, args[name]))
+    if args.get("active_to"):
+        conditions.append(Incident.start_date <= args["active_to"])
+    if args.get("active_from"):
+        # Ongoing incidents are open-ended; one that ended on an unknown day was at least
+        # active on its first day.
+        conditions.append(
+            sa.or_(
+                Incident.end_date >= args["active_from"],
+                sa.and_(Incident.end_date.is_(None), Incident.status == "ongoing"),
+                sa.and_(Incident.end_date.is_(None), Incident.start_date >= args["active_from"]),
+            )
+        )
+    if args.get("started_from"):
+        conditions.append(Incident.start_date >= args["started_from"])
+    if args.get("started_to"):
+        conditions.append(Incident.start_date <= args["started_to"])
+    if args.get("updated_since"):
+        conditions.append(Incident.updated_at >= args["updated_since"])
+    if args.get("q"):
+        text = args["q"]
+        conditions.append(
+            sa.or_(
+                *(
+                    column.icontains(text, autoescape=True)
+                    for column in (Incident.title, Incident.description, Incident.area, Incident.decision_maker)
+                )
+            )
+        )
+    return conditions
+
+
+def order_clauses(sort: str) -> list[sa.ColumnElement[Any]]:
+    descending = sort.startswith("-")
+    key = SORTS[sort.lstrip("-")]()
+    if descending:
+        return [key.desc().nulls_last(), Incident.id.desc()]
+    return [key.asc().nulls_last(), Incident.id.asc()]
+
+
+def list_incidents(args: dict[str, Any]) -> sa.Select:
+    return (
+        sa.select(Incident)
+        .where(*filter_conditions(args))
+        .order_by(*order_clauses(args.get("sort") or "-start_date"))
+        .options(*EAGER)
+    )
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, make: Callable[[Any], Any]) -> None:
+    """Make a collection of value rows hold exactly `wanted`, keeping rows that stay."""
+    wanted_set = list(dict.fromkeys(wanted))
+    for row in list(rows):
+        if getattr(row, attr) not in wanted_set:
+            rows.remove(row)
+    present = {getattr(row, attr) for row in rows}
+    for value in wanted_set:
+        if value not in present:
+            rows.append(make(value))
+
+
+def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -> None:
+    """Replace a child list: items with an `id` of this incident are updated, others added."""
+    model = CHILD_MODELS[name]
+    collection = getattr(incident, name)
+    existing = {child.id: child for child in collection}
+    unknown = [item["id"] for item in items if item.get("id") is not None and item["id"] not in existing]
+    if unknown:
+        raise RuleError({name: [f"No record with id {unknown[0]} belongs to this incident."]})
+    keep: list[Any] = []
+    for item in items:
+        values = {key: value for key, value in item.items() if key != "id"}
+        child = existing.get(item.get("id")) if item.get("id") is not None else None
+        if child is None:
+            child = model(**values)
+        else:
+            for key, value in values.items():
+                setattr(child, key, value)
+        keep.append(child)
+    collection[:] = keep
+
+
+SCALAR_EXCLUDE = {"platforms", "shutdown_types", "networks", "asns", *CHILD_MODELS}
+
+
+def current_values(incident: Incident) -> dict[str, Any]:
+    """The rule-relevant fields of a stored incident, for checking a PATCH on the merged result."""
+    return {
+        "start_date": incident.start_date,
+        "end_date": incident.end_date,
+        "status": incident.status,
+        "shutdown_types": incident.shutdown_types,
+        "platforms": incident.platforms,
+    }
+
+
+def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = False) -> None:
+    """Write loaded, validated fields onto an incident (all of them, or only those given)."""
+    if partial:
+        merged = {**current_values(incident), **data}
+        if "end_date" in data and data["end_date"] is not None and "status" not in data:
+            merged["status"] = data["status"] = "ended"
+        errors = incident_rule_errors(merged)
+        if errors:
+            raise RuleError(errors)
+    elif not data.get("status"):
+        data["status"] = default_status(data.get("end_date"))
+
+    for key, value in data.items():
+        if key not in SCALAR_EXCLUDE:
+            setattr(incident, key, value)
+    if "platforms" in data:
+        _sync_values(incident.platform_rows, data["platforms"], "platform_slug",
+                     lambda v: IncidentPlatform(platform_slug=v))
+    if "shutdown_types" in data:
+        _sync_values(incident.shutdown_type_rows, data["shutdown_types"], "shutdown_type",
+                     lambda v: IncidentShutdownType(shutdown_type=v))
+    if "networks" in data:
+        _sync_values(incident.network_rows, data["networks"], "network", lambda v: IncidentNetwork(network=v))
+    if "asns" in data:
+        _sync_values(incident.asn_rows, data["asns"], "asn", lambda v: IncidentAsn(asn=v))
+    for name in CHILD_MODELS:
+        if name in data:
+            _sync_children(incident, name, data[name])
+    incident.refresh_derived()
+
+
+def touch(incident: Incident) -> None:
+    """Record a change: one more revision, a new updated_at."""
+    incident.revision = (incident.revision or 0) + 1
+    incident.updated_at = utcnow()
+
+
+def create_incident(session: Session, data: dict[str, Any]) -> Incident:
+    incident = Incident(revision=1, telcos=[])
+    apply_document(incident, data)
+    now = utcnow()
+    incident.created_at = incident.updated_at = now
+    session.add(incident)
+    session.flush()
+    return incident
