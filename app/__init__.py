@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resources={r"/api/*": {"origins": "*"}},
         methods=["GET", "HEAD", "OPTIONS"],
         expose_headers=EXPOSED_HEADERS,
+        send_wildcard=True,
     )
     app.before_request(_require_json_body)
     app.after_request(_security_headers)

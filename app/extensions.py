@@ -27,6 +27,7 @@ from app.db import db
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "schema": {"type": "string"}}}
 
 
 class OrjsonProvider(JSONProvider):
@@ -134,6 +135,16 @@ class Blueprint(BaseBlueprint):
     # unknown=None: each schema's Meta.unknown decides (RAISE), also for the query string,
     # where webargs would otherwise EXCLUDE unknown parameters.
     ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+    def documents(self, *codes: int):
+        """Document error responses (problem+json) a view can give besides the automatic ones."""
+
+        def decorator(func):
+            for code in codes:
+                func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
+            return func
+
+        return decorator
 
     def _check_precondition(self) -> None:
         if request.method in self.METHODS_NEEDING_CHECK_ETAG:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import Blueprint, SelectPage
+from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
 from app.models import Incident
 from app.resources.incidents.schemas import IncidentPatchSchema, IncidentQueryArgsSchema, IncidentSchema
 from app.services import incidents as incident_service
@@ -49,6 +49,7 @@ class IncidentsViews(MethodView):
     @blp.arguments(IncidentQueryArgsSchema, location="query")
     @blp.response(200, IncidentSchema(many=True))
     @blp.paginate(SelectPage, page_size=50, max_page_size=500)
+    @blp.documents(400)
     def get(self, args: dict[str, Any]):
         """List incidents
 
@@ -59,7 +60,8 @@ class IncidentsViews(MethodView):
 
     @blp.etag
     @blp.arguments(IncidentSchema)
-    @blp.response(201, IncidentSchema, headers={"Location": {"description": "URL of the new incident.", "schema": {"type": "string"}}})
+    @blp.response(201, IncidentSchema, headers=LOCATION_HEADER)
+    @blp.documents(400, 415)
     def post(self, data: dict[str, Any]):
         """Create an incident
 
@@ -75,6 +77,7 @@ class IncidentsViews(MethodView):
 class IncidentsByIdViews(MethodView):
     @blp.etag
     @blp.response(200, IncidentSchema)
+    @blp.documents(404)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
         return get_incident_or_404(incident_id)
@@ -82,6 +85,7 @@ class IncidentsByIdViews(MethodView):
     @blp.etag
     @blp.arguments(IncidentSchema)
     @blp.response(200, IncidentSchema)
+    @blp.documents(400, 404, 415)
     def put(self, data: dict[str, Any], incident_id: int):
         """Replace an incident
 
@@ -94,6 +98,7 @@ class IncidentsByIdViews(MethodView):
     @blp.etag
     @blp.arguments(IncidentPatchSchema)
     @blp.response(200, IncidentSchema)
+    @blp.documents(400, 404, 415)
     def patch(self, data: dict[str, Any], incident_id: int):
         """Update some fields of an incident
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import Blueprint
+from app.extensions import LOCATION_HEADER, Blueprint
 from app.models import Platform
 from app.resources.platforms.schemas import PlatformSchema
 from app.services import platforms as platform_service
@@ -32,8 +32,8 @@ class PlatformsViews(MethodView):
 
     @blp.etag
     @blp.arguments(PlatformSchema)
-    @blp.response(201, PlatformSchema, headers={"Location": {"description": "URL of the new platform.", "schema": {"type": "string"}}})
-    @blp.alt_response(409, description="The slug or an alias is already taken.")
+    @blp.response(201, PlatformSchema, headers=LOCATION_HEADER)
+    @blp.documents(400, 409, 415)
     def post(self, data: dict[str, Any]):
         """Add a platform"""
         taken = platform_service.alias_map(db.session)
@@ -51,6 +51,7 @@ class PlatformsViews(MethodView):
 class PlatformsBySlugViews(MethodView):
     @blp.etag
     @blp.response(200, PlatformSchema)
+    @blp.documents(404)
     def get(self, slug: str):
         """Get a platform"""
         platform = db.session.get(Platform, slug)

@@ -1,0 +1,66 @@
+"""Probes, Swagger UI, security headers and CORS."""
+
+from __future__ import annotations
+
+import re
+
+from app import create_app
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_when_database_unreachable():
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "unreachable" in response.get_json()["detail"]
+
+
+def test_readyz_when_not_migrated(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "db upgrade" in response.get_json()["detail"]
+
+
+def test_swagger_ui_is_self_hosted(client):
+    assert client.get("/docs").status_code == 308
+    page = client.get("/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets and all(a.startswith("/docs/") for a in assets), assets
+    for asset in assets:
+        with client.get(asset) as response:
+            assert response.status_code == 200, asset
+    initializer = client.get("/docs/swagger-initializer.js").get_data(as_text=True)
+    assert 'validatorUrl: "none"' in initializer
+    assert 'data-spec-url="/api/v1/openapi.json"' in html
+
+
+def test_security_headers_and_cors(client):
+    response = client.get("/api/v1/platforms", headers={"Origin": "https://example.org"})
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"etag", "x-pagination", "link"} <= exposed
+
+
+def test_unknown_route_is_problem_json(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+def test_method_not_allowed_keeps_allow_header(client):
+    response = client.delete("/api/v1/platforms")
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
+    assert response.headers["Content-Type"] == "application/problem+json"
