@@ -13,7 +13,7 @@ from app.config import Config, normalize_database_url
 from app.db import db
 from app.extensions import Api, init_json
 
-EXPOSED_HEADERS = ["ETag", "X-Pagination", "Link", "Location", "Retry-After"]
+EXPOSED_HEADERS = ["ETag", "Incident-ETag", "X-Pagination", "Link", "Location", "Retry-After"]
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
@@ -71,8 +71,7 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors 'none'",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
     )
     return response
 

@@ -93,7 +93,11 @@ class QueryArgsSchema(ma.Schema):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation only; errors are built in handle_http_exception)."""
 
-    type = ma.fields.String(metadata={"description": "URI identifying the problem type; `about:blank` when the HTTP status says it all."})
+    type = ma.fields.String(
+        metadata={
+            "description": "URI identifying the problem type; `about:blank` when the HTTP status says it all."
+        }
+    )
     title = ma.fields.String(metadata={"description": "Short summary of the problem type."})
     status = ma.fields.Integer(metadata={"description": "HTTP status code."})
     detail = ma.fields.String(metadata={"description": "What went wrong with this request."})
@@ -145,6 +149,22 @@ class Blueprint(BaseBlueprint):
             return func
 
         return decorator
+
+    def requires_incident_etag(self, func):
+        """Document that a write on a child record needs the parent incident's ETag in If-Match."""
+        func = self.documents(412, 428)(func)
+        return self.doc(parameters=["IF_MATCH"])(func)
+
+    def check_incident_etag(self, incident_dump: Any) -> None:
+        """428 without If-Match, 412 unless it carries the incident's current ETag."""
+        if not request.if_match or request.if_match.star_tag:
+            raise PreconditionRequired(
+                "Send the incident's current ETag in If-Match (read it with GET); `*` is not accepted."
+            )
+        if not request.if_match.contains(self._generate_etag(incident_dump)):
+            raise PreconditionFailed(
+                "The incident changed since you read it: GET it again and send its new ETag in If-Match."
+            )
 
     def _check_precondition(self) -> None:
         if request.method in self.METHODS_NEEDING_CHECK_ETAG:
@@ -229,6 +249,34 @@ class Api(BaseApi):
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
+    def _register_etag_headers(self):
+        self.spec.components.parameter(
+            "IF_NONE_MATCH",
+            "header",
+            {
+                "description": 'An ETag you hold (weak `W/"…"` accepted): 304 when it is still current.',
+                "schema": {"type": "string"},
+            },
+            lazy=True,
+        )
+        self.spec.components.header(
+            "ETAG",
+            {"description": "Validator of the returned representation.", "schema": {"type": "string"}},
+            lazy=True,
+        )
+        self.spec.components.parameter(
+            "IF_MATCH",
+            "header",
+            {
+                "required": True,
+                "description": "The incident's current ETag, as returned by GET "
+                "/api/v1/incidents/{incident_id} (or the `Incident-ETag` header of your last write "
+                "on it). Missing: 428; stale: 412. `*` is not accepted.",
+                "schema": {"type": "string"},
+            },
+            lazy=True,
+        )
+
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(sa.exc.OperationalError, self.handle_database_down)
@@ -246,6 +294,7 @@ class Api(BaseApi):
         }
         errors = data.get("errors") or data.get("messages")
         if errors:
+            errors = {location: _flatten_items(fields) for location, fields in errors.items()}
             body["errors"] = errors
             body["detail"] = data.get("message") or _summarise(errors)
         headers = {}
@@ -281,6 +330,28 @@ def _detail_for(error: HTTPException) -> str:
     return description
 
 
+def _flatten_items(fields: Any) -> Any:
+    """`{"country": {0: ["Unknown …"]}}` → `{"country": ["Unknown …"]}` for lists of scalars.
+
+    Messages about list items already quote the bad value; errors inside lists of objects keep
+    their index (`acknowledgements.1.actor`), which is what tells the user which object is wrong.
+    """
+    if not isinstance(fields, dict):
+        return fields
+    flat: dict[Any, Any] = {}
+    for name, value in fields.items():
+        if (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(k, int) for k in value)
+            and all(isinstance(v, list) and all(isinstance(m, str) for m in v) for v in value.values())
+        ):
+            flat[name] = [message for messages in value.values() for message in messages]
+        else:
+            flat[name] = value
+    return flat
+
+
 def _summarise(errors: dict) -> str:
     parts = []
     for location, fields in errors.items():
@@ -305,4 +376,3 @@ def problem_response(body: dict, status: int, headers: dict | None = None):
 def init_json(app: Flask) -> None:
     app.json_provider_class = OrjsonProvider
     app.json = OrjsonProvider(app)
-

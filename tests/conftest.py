@@ -43,7 +43,9 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
     else:
         if not PG_URL:
             if REQUIRE_ALL:
-                pytest.fail("PostgreSQL is required (REQUIRE_ALL_DATABASES=1) but TEST_DATABASE_URL is unset.")
+                pytest.fail(
+                    "PostgreSQL is required (REQUIRE_ALL_DATABASES=1) but TEST_DATABASE_URL is unset."
+                )
             pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these tests on it too.")
         url = normalize_database_url(PG_URL)
         try:

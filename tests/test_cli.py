@@ -27,7 +27,10 @@ def test_demo_incident_tells_the_story(runner, client):
     assert ("Ministry of Interior", "acknowledged", "2024-04-17") in stances
     assert any(stance == "denied" and day == "2024-03-13" for _, stance, day in stances)
     assert {c["court"] for c in incident["legal_cases"]} == {
-        "Sindh High Court", "Islamabad High Court", "Lahore High Court"}
+        "Sindh High Court",
+        "Islamabad High Court",
+        "Lahore High Court",
+    }
     assert incident["litigation_status"] == "pending"
     kinds = {s["kind"] for s in incident["sources"]}
     assert {"news", "official", "measurement", "court_document", "ngo_report", "social_media"} <= kinds

@@ -46,5 +46,15 @@ def test_downgrade_to_base_and_upgrade_again(app, client, database_url):
         engine.dispose()
     assert client.get("/readyz").status_code == 200
     platforms = client.get("/api/v1/platforms").get_json()
-    assert {"x", "facebook", "instagram", "whatsapp", "telegram", "youtube", "tiktok", "signal", "sms",
-            "voice-calls"} <= {p["slug"] for p in platforms}
+    assert {
+        "x",
+        "facebook",
+        "instagram",
+        "whatsapp",
+        "telegram",
+        "youtube",
+        "tiktok",
+        "signal",
+        "sms",
+        "voice-calls",
+    } <= {p["slug"] for p in platforms}

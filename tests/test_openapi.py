@@ -44,7 +44,11 @@ def test_every_parameter_and_field_is_described(live_spec):
     undocumented = []
     for path, method, operation in _operations(live_spec):
         for parameter in operation.get("parameters", []):
-            if isinstance(parameter, dict) and parameter.get("in") == "query" and not parameter.get("description"):
+            if (
+                isinstance(parameter, dict)
+                and parameter.get("in") == "query"
+                and not parameter.get("description")
+            ):
                 if parameter["name"] not in ("page", "page_size"):
                     undocumented.append(f"{method} {path} ?{parameter['name']}")
     for name, schema in live_spec["components"]["schemas"].items():

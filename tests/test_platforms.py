@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from tests.conftest import create
 
-SPEC_PLATFORMS = {"x", "facebook", "instagram", "whatsapp", "telegram", "youtube", "tiktok", "signal", "sms",
-                  "voice-calls"}
+SPEC_PLATFORMS = {
+    "x",
+    "facebook",
+    "instagram",
+    "whatsapp",
+    "telegram",
+    "youtube",
+    "tiktok",
+    "signal",
+    "sms",
+    "voice-calls",
+}
 
 
 def test_list_has_the_shipped_vocabulary(client):
@@ -28,8 +38,8 @@ def test_get_one_and_404(client):
 
 def test_create_platform_then_use_its_alias(client):
     response = client.post(
-        "/api/v1/platforms", json={"slug": "mastodon", "name": "Mastodon", "kind": "social_media",
-                                   "aliases": ["fediverse"]}
+        "/api/v1/platforms",
+        json={"slug": "mastodon", "name": "Mastodon", "kind": "social_media", "aliases": ["fediverse"]},
     )
     assert response.status_code == 201
     assert response.headers["Location"].endswith("/api/v1/platforms/mastodon")

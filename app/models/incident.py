@@ -42,9 +42,7 @@ class Incident(Base):
     status: Mapped[str] = mapped_column(_enum(vocab.STATUSES, "status"), index=True)
     ordered_by: Mapped[str] = mapped_column(_enum(vocab.ORDERED_BY, "ordered_by"), default="unknown")
     decision_maker: Mapped[str | None] = mapped_column(sa.String(500))
-    actual_cause: Mapped[str] = mapped_column(
-        _enum(vocab.ACTUAL_CAUSES, "actual_cause"), default="unknown"
-    )
+    actual_cause: Mapped[str] = mapped_column(_enum(vocab.ACTUAL_CAUSES, "actual_cause"), default="unknown")
     actual_cause_details: Mapped[str | None] = mapped_column(sa.Text)
     official_justification: Mapped[str] = mapped_column(
         _enum(vocab.JUSTIFICATIONS, "official_justification"), default="unknown"
@@ -93,9 +91,7 @@ class Incident(Base):
     acknowledgements: Mapped[list[Acknowledgement]] = relationship(
         cascade="all, delete-orphan", order_by="Acknowledgement.id"
     )
-    legal_cases: Mapped[list[LegalCase]] = relationship(
-        cascade="all, delete-orphan", order_by="LegalCase.id"
-    )
+    legal_cases: Mapped[list[LegalCase]] = relationship(cascade="all, delete-orphan", order_by="LegalCase.id")
     sources: Mapped[list[Source]] = relationship(cascade="all, delete-orphan", order_by="Source.id")
 
     @property

@@ -9,11 +9,16 @@ from app.resources import docs
 from app.resources.health import routes as health
 from app.resources.incidents import routes as incidents
 from app.resources.platforms import routes as platforms
+from app.resources.records import routes as records
 
 MODULES = (incidents, platforms, health)
+# One blueprint per child resource, so each has its own tag in Swagger UI.
+RECORD_BLUEPRINTS = (records.acknowledgements_blp, records.legal_cases_blp, records.sources_blp)
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
     for module in MODULES:
         api.register_blueprint(module.blp)
+    for blueprint in RECORD_BLUEPRINTS:
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)

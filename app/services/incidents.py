@@ -149,7 +149,12 @@ def filter_conditions(args: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
             sa.or_(
                 *(
                     column.icontains(text, autoescape=True)
-                    for column in (Incident.title, Incident.description, Incident.area, Incident.decision_maker)
+                    for column in (
+                        Incident.title,
+                        Incident.description,
+                        Incident.area,
+                        Incident.decision_maker,
+                    )
                 )
             )
         )
@@ -239,11 +244,19 @@ def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = 
         if key not in SCALAR_EXCLUDE:
             setattr(incident, key, value)
     if "platforms" in data:
-        _sync_values(incident.platform_rows, data["platforms"], "platform_slug",
-                     lambda v: IncidentPlatform(platform_slug=v))
+        _sync_values(
+            incident.platform_rows,
+            data["platforms"],
+            "platform_slug",
+            lambda v: IncidentPlatform(platform_slug=v),
+        )
     if "shutdown_types" in data:
-        _sync_values(incident.shutdown_type_rows, data["shutdown_types"], "shutdown_type",
-                     lambda v: IncidentShutdownType(shutdown_type=v))
+        _sync_values(
+            incident.shutdown_type_rows,
+            data["shutdown_types"],
+            "shutdown_type",
+            lambda v: IncidentShutdownType(shutdown_type=v),
+        )
     if "networks" in data:
         _sync_values(incident.network_rows, data["networks"], "network", lambda v: IncidentNetwork(network=v))
     if "asns" in data:
@@ -268,3 +281,40 @@ def create_incident(session: Session, data: dict[str, Any]) -> Incident:
     session.add(incident)
     session.flush()
     return incident
+
+
+# --------------------------------------------------------------------------- child records
+
+
+def find_child(incident: Incident, name: str, child_id: int) -> Any | None:
+    """A child record of this incident (a child of another incident is not found)."""
+    return next((child for child in getattr(incident, name) if child.id == child_id), None)
+
+
+def add_child(incident: Incident, name: str, values: dict[str, Any]) -> Any:
+    child = CHILD_MODELS[name](**values)
+    getattr(incident, name).append(child)
+    _child_changed(incident)
+    return child
+
+
+def update_child(incident: Incident, child: Any, values: dict[str, Any]) -> bool:
+    """Replace a child's fields; returns whether anything changed."""
+    changed = False
+    for key, value in values.items():
+        if getattr(child, key) != value:
+            setattr(child, key, value)
+            changed = True
+    if changed:
+        _child_changed(incident)
+    return changed
+
+
+def remove_child(incident: Incident, name: str, child: Any) -> None:
+    getattr(incident, name).remove(child)
+    _child_changed(incident)
+
+
+def _child_changed(incident: Incident) -> None:
+    incident.refresh_derived()
+    touch(incident)

@@ -38,6 +38,9 @@ class ReadyzViews(MethodView):
         except Exception:  # noqa: BLE001  (any failure to reach the database means not ready)
             abort(503, message="The database is unreachable.")
         if current != head:
-            abort(503, message=f"The database is at migration {current or 'none'}, the code expects {head}: "
-                               "run `flask --app wsgi db upgrade`.")
+            abort(
+                503,
+                message=f"The database is at migration {current or 'none'}, the code expects {head}: "
+                "run `flask --app wsgi db upgrade`.",
+            )
         return {"status": "ready", "database": db.engine.dialect.name, "migration": current}

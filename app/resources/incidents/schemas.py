@@ -44,33 +44,55 @@ def _list(inner: ma.fields.Field, text: str, *, max_items: int = 100) -> F.List:
 
 class AcknowledgementSchema(Schema):
     id = F.Integer(dump_only=True, metadata=_d("Server-assigned id."))
-    actor = Str(required=True, max_length=300, validate=[ma.validate.Length(min=1)],
-                metadata=_d("Who spoke, e.g. `Ministry of Interior`.", example="Ministry of Interior"))
-    actor_type = Enum(vocab.ACTOR_TYPES, load_default="government",
-                      metadata=_d("Kind of actor; only `government` statements set the incident's "
-                                  "acknowledgement status."))
-    stance = Enum(vocab.STANCES, required=True, metadata=_d("Whether the statement admits or denies the block."))
+    actor = Str(
+        required=True,
+        max_length=300,
+        validate=[ma.validate.Length(min=1)],
+        metadata=_d("Who spoke, e.g. `Ministry of Interior`.", example="Ministry of Interior"),
+    )
+    actor_type = Enum(
+        vocab.ACTOR_TYPES,
+        load_default="government",
+        metadata=_d("Kind of actor; only `government` statements set the incident's acknowledgement status."),
+    )
+    stance = Enum(
+        vocab.STANCES, required=True, metadata=_d("Whether the statement admits or denies the block.")
+    )
     date = Day(allow_none=True, load_default=None, metadata=_d("When it was said or filed."))
     channel = Enum(vocab.CHANNELS, allow_none=True, load_default=None, metadata=_d("How it was said."))
-    justification = Enum(vocab.JUSTIFICATIONS, allow_none=True, load_default=None,
-                         metadata=_d("Justification the statement gives."))
+    justification = Enum(
+        vocab.JUSTIFICATIONS,
+        allow_none=True,
+        load_default=None,
+        metadata=_d("Justification the statement gives."),
+    )
     quote = Text(max_length=20000, metadata=_d("The words used."))
-    source_url = HttpUrl(allow_none=True, load_default=None, metadata=_d("Where the statement can be read (http/https)."))
+    source_url = HttpUrl(
+        allow_none=True, load_default=None, metadata=_d("Where the statement can be read (http/https).")
+    )
 
 
 class LegalCaseSchema(Schema):
     id = F.Integer(dump_only=True, metadata=_d("Server-assigned id."))
-    court = Str(required=True, max_length=300, validate=[ma.validate.Length(min=1)],
-                metadata=_d("Court hearing the case.", example="Islamabad High Court"))
+    court = Str(
+        required=True,
+        max_length=300,
+        validate=[ma.validate.Length(min=1)],
+        metadata=_d("Court hearing the case.", example="Islamabad High Court"),
+    )
     case_number = Text(max_length=200, metadata=_d("Court's case or petition number."))
     filed_on = Day(allow_none=True, load_default=None, metadata=_d("When the case was filed."))
     petitioners = Text(max_length=5000, metadata=_d("Who brought the case."))
     respondents = Text(max_length=5000, metadata=_d("Who answers it."))
     status = Enum(vocab.CASE_STATUSES, load_default="pending", metadata=_d("Where the case stands."))
-    ruling_on = Day(allow_none=True, load_default=None, metadata=_d("Date of the ruling; not before `filed_on`."))
+    ruling_on = Day(
+        allow_none=True, load_default=None, metadata=_d("Date of the ruling; not before `filed_on`.")
+    )
     ruling_summary = Text(max_length=20000, metadata=_d("What the court decided or ordered."))
     next_hearing_on = Day(allow_none=True, load_default=None, metadata=_d("Next scheduled hearing."))
-    source_url = HttpUrl(allow_none=True, load_default=None, metadata=_d("Court document or report (http/https)."))
+    source_url = HttpUrl(
+        allow_none=True, load_default=None, metadata=_d("Court document or report (http/https).")
+    )
 
     @ma.validates_schema
     def _ruling_after_filing(self, data: dict, **kwargs: Any) -> None:
@@ -98,8 +120,10 @@ def _inline(schema: type[Schema], name: str) -> type[Schema]:
             "id": F.Integer(
                 allow_none=True,
                 load_default=None,
-                metadata=_d("Id of an existing record of this incident to keep (and update); "
-                            "omit to add a new one. Records not listed are removed."),
+                metadata=_d(
+                    "Id of an existing record of this incident to keep (and update); "
+                    "omit to add a new one. Records not listed are removed."
+                ),
             )
         },
     )
@@ -117,61 +141,117 @@ class IncidentSchema(Schema):
     """An incident document; POST and PUT take it whole (read-only fields are ignored on input)."""
 
     id = F.Integer(dump_only=True, metadata=_d("Server-assigned id."))
-    title = Str(required=True, validate=[ma.validate.Length(min=1, max=200)],
-                metadata=_d("Short title.", example="X blocked nationwide after the election"))
+    title = Str(
+        required=True,
+        validate=[ma.validate.Length(min=1, max=200)],
+        metadata=_d("Short title.", example="X blocked nationwide after the election"),
+    )
     description = Text(max_length=50000, metadata=_d("Narrative of what happened."))
-    country = CountryCode(required=True, metadata=_d("ISO 3166-1 alpha-2 code (any case on input).", example="PK"))
-    country_name = F.Function(lambda incident: country_name(incident.country), dump_only=True,
-                              metadata=_d("English short name of the country.", type="string"))
+    country = CountryCode(
+        required=True, metadata=_d("ISO 3166-1 alpha-2 code (any case on input).", example="PK")
+    )
+    country_name = F.Function(
+        lambda incident: country_name(incident.country),
+        dump_only=True,
+        metadata=_d("English short name of the country.", type="string"),
+    )
     area = Text(max_length=500, metadata=_d("Affected area, e.g. `Nationwide` or `Wana, South Waziristan`."))
     scope = Enum(vocab.SCOPES, load_default="unknown", metadata=_d("Geographic scope."))
     shutdown_types = F.List(
-        Enum(vocab.SHUTDOWN_TYPES), required=True, validate=ma.validate.Length(min=1, max=3),
+        Enum(vocab.SHUTDOWN_TYPES),
+        required=True,
+        validate=ma.validate.Length(min=1, max=3),
         metadata=_d("What was cut: at least one of the listed types."),
     )
     networks = _list(Enum(vocab.NETWORKS), "Networks affected.", max_items=2)
-    platforms = _list(PlatformSlug(), "Platform slugs; aliases accepted (`twitter` → `x`). "
-                      "Required when `shutdown_types` has `service_based`.")
+    platforms = _list(
+        PlatformSlug(),
+        "Platform slugs; aliases accepted (`twitter` → `x`). "
+        "Required when `shutdown_types` has `service_based`.",
+    )
     start_date = Day(required=True, metadata=_d("First day of the incident."))
-    start_date_estimated = F.Boolean(load_default=False, metadata=_d("True when the start date is an estimate."))
-    end_date = Day(allow_none=True, load_default=None,
-                   metadata=_d("Last day; null while ongoing or unknown. Not before `start_date`."))
-    status = Enum(vocab.STATUSES, metadata=_d(
-        "Defaults to `ended` when `end_date` is set, else `ongoing`; an `end_date` requires `ended`."))
-    duration_days = F.Integer(dump_only=True, allow_none=True, metadata=_d(
-        "Inclusive days from start to end (to today while ongoing); null when ended or unknown "
-        "without an end date."))
+    start_date_estimated = F.Boolean(
+        load_default=False, metadata=_d("True when the start date is an estimate.")
+    )
+    end_date = Day(
+        allow_none=True,
+        load_default=None,
+        metadata=_d("Last day; null while ongoing or unknown. Not before `start_date`."),
+    )
+    status = Enum(
+        vocab.STATUSES,
+        metadata=_d(
+            "Defaults to `ended` when `end_date` is set, else `ongoing`; an `end_date` requires `ended`."
+        ),
+    )
+    duration_days = F.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata=_d(
+            "Inclusive days from start to end (to today while ongoing); null when ended or unknown "
+            "without an end date."
+        ),
+    )
     ordered_by = Enum(vocab.ORDERED_BY, load_default="unknown", metadata=_d("Who ordered it."))
     decision_maker = Text(max_length=500, metadata=_d("e.g. `Ministry of Interior`."))
-    actual_cause = Enum(vocab.ACTUAL_CAUSES, load_default="unknown", metadata=_d("What actually prompted it."))
+    actual_cause = Enum(
+        vocab.ACTUAL_CAUSES, load_default="unknown", metadata=_d("What actually prompted it.")
+    )
     actual_cause_details = Text(max_length=20000, metadata=_d("Details of the cause."))
-    official_justification = Enum(vocab.JUSTIFICATIONS, load_default="unknown",
-                                  metadata=_d("Reason the authorities gave."))
+    official_justification = Enum(
+        vocab.JUSTIFICATIONS, load_default="unknown", metadata=_d("Reason the authorities gave.")
+    )
     justification_details = Text(max_length=20000, metadata=_d("Details of the justification."))
     legal_basis = Enum(vocab.TRI_STATE, load_default="unknown", metadata=_d("Was a legal basis cited?"))
     legal_basis_details = Text(max_length=20000, metadata=_d("Which law or order."))
     election_related = Enum(vocab.TRI_STATE, load_default="unknown", metadata=_d("Related to an election?"))
     violence_reported = Enum(vocab.TRI_STATE, load_default="unknown", metadata=_d("Violence reported?"))
-    human_rights_abuse_reported = Enum(vocab.TRI_STATE, load_default="unknown",
-                                       metadata=_d("Human rights abuses reported?"))
-    asns = _list(Asn(), "Affected networks' AS numbers (0–4294967295); `\"AS17557\"` accepted.", max_items=500)
+    human_rights_abuse_reported = Enum(
+        vocab.TRI_STATE, load_default="unknown", metadata=_d("Human rights abuses reported?")
+    )
+    asns = _list(Asn(), 'Affected networks\' AS numbers (0–4294967295); `"AS17557"` accepted.', max_items=500)
     telcos = _list(Str(validate=[ma.validate.Length(min=1, max=200)]), "Operators involved.", max_items=200)
-    acknowledgement_status = F.String(dump_only=True, metadata=_d(
-        "`acknowledged` if any government statement acknowledges the incident, else `denied` if any "
-        "denies it, else `none`.", enum=list(vocab.ACKNOWLEDGEMENT_STATUSES)))
-    acknowledged_on = F.Date(dump_only=True, allow_none=True,
-                             metadata=_d("Date of the earliest government acknowledgement."))
-    acknowledgement_delay_days = F.Integer(dump_only=True, allow_none=True, metadata=_d(
-        "Days from `start_date` to `acknowledged_on` (negative when announced in advance)."))
-    litigation_status = F.String(dump_only=True, metadata=_d(
-        "`none` (no cases), `pending` (any case pending or appealed), `concluded`.",
-        enum=list(vocab.LITIGATION_STATUSES)))
-    acknowledgements = F.List(F.Nested(InlineAcknowledgementSchema), load_default=list,
-                              validate=ma.validate.Length(max=200), metadata=_d("Official statements."))
-    legal_cases = F.List(F.Nested(InlineLegalCaseSchema), load_default=list,
-                         validate=ma.validate.Length(max=200), metadata=_d("Court cases."))
-    sources = F.List(F.Nested(InlineSourceSchema), load_default=list,
-                     validate=ma.validate.Length(max=500), metadata=_d("Evidence."))
+    acknowledgement_status = F.String(
+        dump_only=True,
+        metadata=_d(
+            "`acknowledged` if any government statement acknowledges the incident, else `denied` if any "
+            "denies it, else `none`.",
+            enum=list(vocab.ACKNOWLEDGEMENT_STATUSES),
+        ),
+    )
+    acknowledged_on = F.Date(
+        dump_only=True, allow_none=True, metadata=_d("Date of the earliest government acknowledgement.")
+    )
+    acknowledgement_delay_days = F.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata=_d("Days from `start_date` to `acknowledged_on` (negative when announced in advance)."),
+    )
+    litigation_status = F.String(
+        dump_only=True,
+        metadata=_d(
+            "`none` (no cases), `pending` (any case pending or appealed), `concluded`.",
+            enum=list(vocab.LITIGATION_STATUSES),
+        ),
+    )
+    acknowledgements = F.List(
+        F.Nested(InlineAcknowledgementSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=200),
+        metadata=_d("Official statements."),
+    )
+    legal_cases = F.List(
+        F.Nested(InlineLegalCaseSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=200),
+        metadata=_d("Court cases."),
+    )
+    sources = F.List(
+        F.Nested(InlineSourceSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=500),
+        metadata=_d("Evidence."),
+    )
     created_at = Timestamp(dump_only=True, metadata=_d("When the incident was recorded (UTC)."))
     updated_at = Timestamp(dump_only=True, metadata=_d("Last change, children included (UTC)."))
     revision = F.Integer(dump_only=True, metadata=_d("1 on create, +1 on every change (children included)."))
@@ -211,12 +291,18 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
     active_to = F.Date(metadata=_d("Incidents active on or before this date."))
     started_from = F.Date(metadata=_d("Incidents that started on or after this date."))
     started_to = F.Date(metadata=_d("Incidents that started on or before this date."))
-    updated_since = F.AwareDateTime(default_timezone=UTC,
-                                    metadata=_d("Incidents changed at or after this RFC 3339 timestamp."))
-    q = Str(validate=[ma.validate.Length(min=1, max=200)], metadata=_d(
-        "Case-insensitive text search in title, description, area and decision maker."))
-    sort = Enum(vocab.INCIDENT_SORTS, load_default="-start_date",
-                metadata=_d("Sort key; `-` for descending. Ties are broken by id."))
+    updated_since = F.AwareDateTime(
+        default_timezone=UTC, metadata=_d("Incidents changed at or after this RFC 3339 timestamp.")
+    )
+    q = Str(
+        validate=[ma.validate.Length(min=1, max=200)],
+        metadata=_d("Case-insensitive text search in title, description, area and decision maker."),
+    )
+    sort = Enum(
+        vocab.INCIDENT_SORTS,
+        load_default="-start_date",
+        metadata=_d("Sort key; `-` for descending. Ties are broken by id."),
+    )
 
     @ma.validates_schema
     def _ranges(self, data: dict, **kwargs: Any) -> None:

@@ -12,10 +12,16 @@ SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 class PlatformSchema(Schema):
-    slug = Str(required=True, validate=[ma.validate.Regexp(SLUG, error="Use 1–40 characters a-z, 0-9 and '-'.")],
-               metadata={"description": "Identifier used in incidents, lower-case.", "example": "x"})
-    name = Str(required=True, validate=[ma.validate.Length(min=1, max=100)],
-               metadata={"description": "Display name.", "example": "X (formerly Twitter)"})
+    slug = Str(
+        required=True,
+        validate=[ma.validate.Regexp(SLUG, error="Use 1–40 characters a-z, 0-9 and '-'.")],
+        metadata={"description": "Identifier used in incidents, lower-case.", "example": "x"},
+    )
+    name = Str(
+        required=True,
+        validate=[ma.validate.Length(min=1, max=100)],
+        metadata={"description": "Display name.", "example": "X (formerly Twitter)"},
+    )
     kind = Enum(vocab.PLATFORM_KINDS, required=True, metadata={"description": "Kind of service."})
     aliases = ma.fields.List(
         Str(validate=[ma.validate.Regexp(SLUG, error="Use 1–40 characters a-z, 0-9 and '-'.")]),
