@@ -33,7 +33,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 openapi: $(VENV)/.installed  ## regenerate openapi/openapi.json from the live app
-	$(BIN)/python -m app.openapi_dump > openapi/openapi.json
+	DATABASE_URL=sqlite:// $(BIN)/flask openapi write --format json openapi/openapi.json
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_cors import CORS
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from app.config import Config, normalize_database_url
 from app.db import db
@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config["DATABASE_URL"] = normalize_database_url(app.config["DATABASE_URL"])
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     init_json(app)
 
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
@@ -36,6 +37,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.resources import register_blueprints
 
     register_blueprints(app, api)
+    from app.resources.incidents.schemas import IncidentSchema
+    from app.services import revisions
+
+    revisions.install(IncidentSchema().dump)
+    from app import limits
+
+    limits.init_app(app)
     CORS(
         app,
         resources={r"/api/*": {"origins": "*"}},
@@ -43,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         expose_headers=EXPOSED_HEADERS,
         send_wildcard=True,
     )
+    app.before_request(_refuse_key_in_url)
     app.before_request(_require_json_body)
     app.after_request(_security_headers)
 
@@ -50,6 +59,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+KEY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "auth")
+
+
+def _refuse_key_in_url():
+    """URLs end up in logs and browser history: a key there is refused, not used."""
+    if any(name in request.args for name in KEY_PARAMETERS):
+        raise BadRequest("Send the API key in the `Authorization: Bearer <key>` header, never in the URL.")
 
 
 def _require_json_body():

@@ -10,6 +10,58 @@ from app.services import migrations
 
 db_cli = AppGroup("db", help="Database migrations (alembic).")
 demo_cli = AppGroup("demo", help="The demo incident.")
+keys_cli = AppGroup("keys", help="API keys.")
+
+
+def _as_cli():
+    """Commands write with the actor `cli` in the revision history."""
+    from app.db import db
+    from app.services import revisions
+
+    revisions.set_actor(db.session, "cli")
+    return db.session
+
+
+@keys_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["editor", "admin"]), default="editor", show_default=True)
+def keys_create(name: str, role: str) -> None:
+    """Create a key NAME; the key is printed once, as the last line."""
+    from app.services import auth
+
+    session = _as_cli()
+    try:
+        _, plain = auth.create_key(session, name.strip(), role)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    session.commit()
+    click.echo(f"Created {role} key '{name.strip()}'. Store it now: it is not shown again.")
+    click.echo(plain)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys (names, roles, use; never the keys themselves)."""
+    from app.services import auth
+
+    for api_key in auth.list_keys(_as_cli()):
+        state = f"revoked {api_key.revoked_at:%Y-%m-%d}" if api_key.revoked_at else "active"
+        used = f"{api_key.last_used_at:%Y-%m-%dT%H:%M:%SZ}" if api_key.last_used_at else "never"
+        click.echo(f"{api_key.name}\t{api_key.role}\t{state}\tlast used {used}\tprefix {api_key.prefix}")
+
+
+@keys_cli.command("revoke")
+@click.argument("name")
+def keys_revoke(name: str) -> None:
+    """Revoke the key NAME (it stops working at once)."""
+    from app.services import auth
+
+    session = _as_cli()
+    api_key = auth.revoke(session, name)
+    if api_key is None:
+        raise click.UsageError(f"no key named {name!r}")
+    session.commit()
+    click.echo(f"Revoked key '{name}'.")
 
 
 @db_cli.command("upgrade")
@@ -43,6 +95,7 @@ def demo_load(if_empty: bool) -> None:
     """Load the demo incident (the 2024–2025 block of X in Pakistan)."""
     from app.services.seed import load_demo
 
+    _as_cli()
     incident = load_demo(only_if_empty=if_empty)
     if incident is None:
         click.echo("Database already holds incidents; demo not loaded.")
@@ -53,3 +106,4 @@ def demo_load(if_empty: bool) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(keys_cli)

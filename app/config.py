@@ -31,6 +31,13 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
+    # Rate limits (Flask-Limiter syntax, e.g. "300 per minute;5000 per hour").
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")
+    RATELIMIT_WRITE = os.environ.get("RATELIMIT_WRITE", "120 per minute")
+    RATELIMIT_BULK = os.environ.get("RATELIMIT_BULK", "10 per minute")
+
     API_TITLE = "Shutdown incident tracker"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.1.0"

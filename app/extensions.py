@@ -5,24 +5,34 @@ from __future__ import annotations
 import hashlib
 import http
 import logging
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 import marshmallow as ma
 import orjson
 import sqlalchemy as sa
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask.json.provider import JSONProvider
 from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
-from flask_smorest import Page
+from flask_smorest import Page, abort
 from flask_smorest.etag import _get_etag_ctx
 from flask_smorest.exceptions import NotModified, PreconditionFailed, PreconditionRequired
 from flask_smorest.utils import prepare_response
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
 
 from app.db import db
+from app.services import auth as auth_service
+from app.services import revisions
+from app.services.incidents import RuleError
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +150,25 @@ class Blueprint(BaseBlueprint):
     # where webargs would otherwise EXCLUDE unknown parameters.
     ARGUMENTS_PARSER = FlaskParser(unknown=None)
 
+    def auth(self, role: str):
+        """Require an API key of `role` (or higher); documents the bearer scheme, 401 and 403."""
+
+        def decorator(func):
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any):
+                caller = authenticate()
+                if not caller.may(role):
+                    abort(
+                        403,
+                        message=f"This needs an {role} key; the key '{caller.name}' is an {caller.role} key.",
+                    )
+                return func(*args, **kwargs)
+
+            wrapper = self.documents(401, 403)(wrapper)
+            return self.doc(security=[{BEARER: []}])(wrapper)
+
+        return decorator
+
     def documents(self, *codes: int):
         """Document error responses (problem+json) a view can give besides the automatic ones."""
 
@@ -211,6 +240,48 @@ class Blueprint(BaseBlueprint):
         }
 
 
+# --------------------------------------------------------------------------- authentication
+
+BEARER = "bearerAuth"
+REALM = 'Bearer realm="shutdown-tracker"'
+
+
+def caller_or_none() -> auth_service.Caller | None:
+    """The caller of a request with a valid key, else None (cached on `g`; never raises)."""
+    if "caller" not in g:
+        g.caller = None
+        g.caller_error = None
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, key = header.partition(" ")
+            if scheme.lower() != "bearer" or not key.strip():
+                g.caller_error = "Use `Authorization: Bearer <api key>`."
+            else:
+                try:
+                    api_key = auth_service.verify(db.session, key)
+                except auth_service.KeyError_ as error:
+                    g.caller_error = str(error)
+                else:
+                    g.caller = auth_service.Caller(api_key.name, api_key.role)
+                    if auth_service.mark_used(api_key):
+                        db.session.commit()
+    return g.caller
+
+
+def authenticate() -> auth_service.Caller:
+    caller = caller_or_none()
+    if caller is None:
+        error = g.get("caller_error")
+        challenge = REALM + (', error="invalid_token"' if error else "")
+        abort(
+            401,
+            message=error or "This needs an API key: send `Authorization: Bearer <api key>`.",
+            headers={"WWW-Authenticate": challenge},
+        )
+    revisions.set_actor(db.session, caller.name)
+    return caller
+
+
 def _link_header(page_params) -> str:
     size = page_params.page_size
     last = max((page_params.item_count - 1) // size + 1, 1)
@@ -249,6 +320,18 @@ class Api(BaseApi):
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
+    def _init_spec(self, *args: Any, **kwargs: Any) -> None:
+        super()._init_spec(*args, **kwargs)
+        self.spec.components.security_scheme(
+            BEARER,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key (`flask --app wsgi keys create NAME --role editor`). "
+                "Editors create, edit and import; admins also delete, restore and add platforms.",
+            },
+        )
+
     def _register_etag_headers(self):
         self.spec.components.parameter(
             "IF_NONE_MATCH",
@@ -279,6 +362,8 @@ class Api(BaseApi):
 
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(RuleError, self.handle_rule_error)
+        self._app.register_error_handler(sa.exc.IntegrityError, self.handle_integrity_error)
         self._app.register_error_handler(sa.exc.OperationalError, self.handle_database_down)
         self._app.register_error_handler(Exception, self.handle_unexpected)
 
@@ -304,6 +389,21 @@ class Api(BaseApi):
                 headers[name] = response.headers[name]
         headers.update(data.get("headers") or {})
         return problem_response(body, error.code, headers)
+
+    def handle_rule_error(self, error: RuleError):
+        """A document that breaks a cross-field rule, found by the service layer."""
+        db.session.rollback()
+        exception = UnprocessableEntity()
+        exception.data = {"messages": {"json": error.messages}}
+        return self.handle_http_exception(exception)
+
+    def handle_integrity_error(self, error: sa.exc.IntegrityError):
+        """A write that lost a race with another (same slug, same key name…): 409, not 500."""
+        db.session.rollback()
+        log.info("integrity error: %s", error.orig.__class__.__name__)
+        return self.handle_http_exception(
+            Conflict("The change conflicts with data written meanwhile; read it again and retry.")
+        )
 
     def handle_database_down(self, error: Exception):
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)

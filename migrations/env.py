@@ -9,7 +9,7 @@ from sqlalchemy import engine_from_config, pool
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.config import normalize_database_url
-from app.db import Base
+from app.db import Base, UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +18,13 @@ target_metadata = Base.metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL", "")
     return normalize_database_url(url)
+
+
+def render_item(type_, obj, autogen_context):
+    """Render the app's UtcDateTime as a plain timestamp: migrations must not import app code."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_offline() -> None:
@@ -49,6 +56,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

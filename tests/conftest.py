@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.datastructures import Headers
 
 from app import create_app
 from app.config import normalize_database_url
@@ -75,9 +77,34 @@ def _clean(app, seeded: set[str]) -> None:
                     connection.execute(table.delete())
 
 
+class KeyedClient(FlaskClient):
+    """A test client that sends `Authorization: Bearer <api_key>` unless a test sets its own."""
+
+    def __init__(self, *args: Any, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_key = api_key
+
+    def open(self, *args: Any, **kwargs: Any):
+        if self.api_key and args and isinstance(args[0], str):
+            headers = Headers(kwargs.pop("headers", None) or {})
+            headers.setdefault("Authorization", f"Bearer {self.api_key}")
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+TEST_CONFIG = {"TESTING": True, "RATELIMIT_ENABLED": False}
+
+
 @pytest.fixture
-def app(database_url, request):
-    application = create_app({"DATABASE_URL": database_url, "TESTING": True})
+def app_config() -> dict[str, Any]:
+    """Overridable per test module (rate-limit tests turn limits on)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, request, app_config):
+    application = create_app({"DATABASE_URL": database_url, **TEST_CONFIG, **app_config})
+    application.test_client_class = KeyedClient
     _clean(application, request.config._seeded_platforms)  # noqa: SLF001
     yield application
     from app.db import db
@@ -86,8 +113,39 @@ def app(database_url, request):
         db.engine.dispose()
 
 
+def make_key(app, name: str, role: str) -> str:
+    from app.db import db
+    from app.services import auth
+
+    with app.app_context():
+        _, plain = auth.create_key(db.session, name, role)
+        db.session.commit()
+    return plain
+
+
 @pytest.fixture
-def client(app):
+def editor_key(app) -> str:
+    return make_key(app, "test-editor", "editor")
+
+
+@pytest.fixture
+def admin_key(app) -> str:
+    return make_key(app, "test-admin", "admin")
+
+
+@pytest.fixture
+def client(app, editor_key):
+    """Most tests act as an editor."""
+    return app.test_client(api_key=editor_key)
+
+
+@pytest.fixture
+def admin_client(app, admin_key):
+    return app.test_client(api_key=admin_key)
+
+
+@pytest.fixture
+def anon_client(app):
     return app.test_client()
 
 

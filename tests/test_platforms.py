@@ -36,8 +36,8 @@ def test_get_one_and_404(client):
     assert "myspace" in missing.get_json()["detail"]
 
 
-def test_create_platform_then_use_its_alias(client):
-    response = client.post(
+def test_create_platform_then_use_its_alias(client, admin_client):
+    response = admin_client.post(
         "/api/v1/platforms",
         json={"slug": "mastodon", "name": "Mastodon", "kind": "social_media", "aliases": ["fediverse"]},
     )
@@ -47,18 +47,18 @@ def test_create_platform_then_use_its_alias(client):
     assert incident["platforms"] == ["mastodon"]
 
 
-def test_create_platform_conflicts(client):
+def test_create_platform_conflicts(admin_client):
     for body in (
         {"slug": "x", "name": "Another X", "kind": "other"},
         {"slug": "bird", "name": "Bird", "kind": "other", "aliases": ["twitter"]},
     ):
-        response = client.post("/api/v1/platforms", json=body)
+        response = admin_client.post("/api/v1/platforms", json=body)
         assert response.status_code == 409, body
         assert response.headers["Content-Type"] == "application/problem+json"
 
 
-def test_create_platform_validation(client):
-    response = client.post("/api/v1/platforms", json={"slug": "Not A Slug", "name": "", "kind": "tv"})
+def test_create_platform_validation(admin_client):
+    response = admin_client.post("/api/v1/platforms", json={"slug": "Not A Slug", "name": "", "kind": "tv"})
     assert response.status_code == 422
     assert set(response.get_json()["errors"]["json"]) == {"slug", "name", "kind"}
-    assert client.get("/api/v1/platforms/not-a-slug").status_code == 404
+    assert admin_client.get("/api/v1/platforms/not-a-slug").status_code == 404

@@ -1,5 +1,6 @@
 """All mapped models, imported so that Base.metadata knows every table."""
 
+from app.models.api_key import ApiKey
 from app.models.incident import (
     Acknowledgement,
     Incident,
@@ -11,8 +12,11 @@ from app.models.incident import (
     Source,
 )
 from app.models.platform import Platform
+from app.models.revision import IncidentRevision
 
 __all__ = [
+    "ApiKey",
+    "IncidentRevision",
     "Acknowledgement",
     "Incident",
     "IncidentAsn",

@@ -74,6 +74,8 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     revision: Mapped[int] = mapped_column(default=1)
+    # Soft delete: a deleted incident leaves lists, exports and stats but keeps its history.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
     platform_rows: Mapped[list[IncidentPlatform]] = relationship(

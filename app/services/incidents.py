@@ -21,6 +21,7 @@ from app.models import (
     Source,
 )
 from app.models.incident import today_utc
+from app.services import revisions
 from app.services.sqlfunc import days_between
 
 # Loaded with every incident, one query per relationship whatever the page size.
@@ -172,7 +173,7 @@ def order_clauses(sort: str) -> list[sa.ColumnElement[Any]]:
 def list_incidents(args: dict[str, Any]) -> sa.Select:
     return (
         sa.select(Incident)
-        .where(*filter_conditions(args))
+        .where(Incident.deleted_at.is_(None), *filter_conditions(args))
         .order_by(*order_clauses(args.get("sort") or "-start_date"))
         .options(*EAGER)
     )
@@ -267,18 +268,11 @@ def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = 
     incident.refresh_derived()
 
 
-def touch(incident: Incident) -> None:
-    """Record a change: one more revision, a new updated_at."""
-    incident.revision = (incident.revision or 0) + 1
-    incident.updated_at = utcnow()
-
-
 def create_incident(session: Session, data: dict[str, Any]) -> Incident:
-    incident = Incident(revision=1, telcos=[])
+    incident = Incident(telcos=[])
     apply_document(incident, data)
-    now = utcnow()
-    incident.created_at = incident.updated_at = now
     session.add(incident)
+    revisions.record(session, incident, "create")
     session.flush()
     return incident
 
@@ -291,14 +285,16 @@ def find_child(incident: Incident, name: str, child_id: int) -> Any | None:
     return next((child for child in getattr(incident, name) if child.id == child_id), None)
 
 
-def add_child(incident: Incident, name: str, values: dict[str, Any]) -> Any:
+def add_child(session: Session, incident: Incident, name: str, values: dict[str, Any], before: dict) -> Any:
     child = CHILD_MODELS[name](**values)
     getattr(incident, name).append(child)
-    _child_changed(incident)
+    _child_changed(session, incident, before)
     return child
 
 
-def update_child(incident: Incident, child: Any, values: dict[str, Any]) -> bool:
+def update_child(
+    session: Session, incident: Incident, child: Any, values: dict[str, Any], before: dict
+) -> bool:
     """Replace a child's fields; returns whether anything changed."""
     changed = False
     for key, value in values.items():
@@ -306,15 +302,28 @@ def update_child(incident: Incident, child: Any, values: dict[str, Any]) -> bool
             setattr(child, key, value)
             changed = True
     if changed:
-        _child_changed(incident)
+        _child_changed(session, incident, before)
     return changed
 
 
-def remove_child(incident: Incident, name: str, child: Any) -> None:
+def remove_child(session: Session, incident: Incident, name: str, child: Any, before: dict) -> None:
     getattr(incident, name).remove(child)
-    _child_changed(incident)
+    _child_changed(session, incident, before)
 
 
-def _child_changed(incident: Incident) -> None:
+def _child_changed(session: Session, incident: Incident, before: dict) -> None:
     incident.refresh_derived()
-    touch(incident)
+    revisions.record(session, incident, "update", before)
+
+
+# --------------------------------------------------------------------------- soft delete
+
+
+def soft_delete(session: Session, incident: Incident, before: dict) -> None:
+    incident.deleted_at = utcnow()
+    revisions.record(session, incident, "delete", before)
+
+
+def restore(session: Session, incident: Incident) -> None:
+    incident.deleted_at = None
+    revisions.record(session, incident, "restore")

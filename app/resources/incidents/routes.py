@@ -1,18 +1,24 @@
-"""Incident endpoints: list, create, read, replace, patch."""
+"""Incident endpoints: list, create, read, replace, patch, delete, restore, history."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
 from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
 from app.models import Incident
-from app.resources.incidents.schemas import IncidentPatchSchema, IncidentQueryArgsSchema, IncidentSchema
+from app.resources.incidents.schemas import (
+    IncidentPatchSchema,
+    IncidentQueryArgsSchema,
+    IncidentSchema,
+    RevisionSchema,
+)
 from app.services import incidents as incident_service
+from app.services import revisions
 
 blp = Blueprint(
     "incidents",
@@ -25,20 +31,39 @@ blp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-def get_incident_or_404(incident_id: int) -> Incident:
+def find_incident_or_404(incident_id: int) -> Incident:
+    """The incident, deleted or not."""
     incident = incident_service.get_incident(db.session, incident_id) if incident_id <= MAX_ID else None
     if incident is None:
         abort(404, message=f"Incident {incident_id} does not exist.")
     return incident
 
 
-def _replace(incident_id: int, data: dict[str, Any], *, partial: bool) -> Incident:
+def get_incident_or_404(incident_id: int) -> Incident:
+    """A live incident: 404 when it never existed, 410 when it was deleted."""
+    incident = find_incident_or_404(incident_id)
+    if incident.deleted_at is not None:
+        abort(
+            410,
+            message=f"Incident {incident_id} was deleted; its history is at "
+            f"/api/v1/incidents/{incident_id}/revisions and an admin can restore it.",
+        )
+    return incident
+
+
+def load_for_write(incident_id: int) -> tuple[Incident, dict[str, Any]]:
+    """A live incident and its current document, after checking If-Match against it."""
     incident = get_incident_or_404(incident_id)
     before = IncidentSchema().dump(incident)
     blp.check_etag(before)
+    return incident, before
+
+
+def _replace(incident_id: int, data: dict[str, Any], *, partial: bool) -> Incident:
+    incident, before = load_for_write(incident_id)
     incident_service.apply_document(incident, data, partial=partial)
     if IncidentSchema().dump(incident) != before:
-        incident_service.touch(incident)
+        revisions.record(db.session, incident, "update", before)
     db.session.commit()
     return incident
 
@@ -58,6 +83,7 @@ class IncidentsViews(MethodView):
         """
         return incident_service.list_incidents(args)
 
+    @blp.auth("editor")
     @blp.etag
     @blp.arguments(IncidentSchema)
     @blp.response(201, IncidentSchema, headers=LOCATION_HEADER)
@@ -77,15 +103,16 @@ class IncidentsViews(MethodView):
 class IncidentsByIdViews(MethodView):
     @blp.etag
     @blp.response(200, IncidentSchema)
-    @blp.documents(404)
+    @blp.documents(404, 410)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
         return get_incident_or_404(incident_id)
 
+    @blp.auth("editor")
     @blp.etag
     @blp.arguments(IncidentSchema)
     @blp.response(200, IncidentSchema)
-    @blp.documents(400, 404, 415)
+    @blp.documents(400, 404, 410, 415)
     def put(self, data: dict[str, Any], incident_id: int):
         """Replace an incident
 
@@ -95,10 +122,11 @@ class IncidentsByIdViews(MethodView):
         """
         return _replace(incident_id, data, partial=False)
 
+    @blp.auth("editor")
     @blp.etag
     @blp.arguments(IncidentPatchSchema)
     @blp.response(200, IncidentSchema)
-    @blp.documents(400, 404, 415)
+    @blp.documents(400, 404, 410, 415)
     def patch(self, data: dict[str, Any], incident_id: int):
         """Update some fields of an incident
 
@@ -106,3 +134,71 @@ class IncidentsByIdViews(MethodView):
         without `status` marks the incident `ended`. Requires the current ETag in `If-Match`.
         """
         return _replace(incident_id, data, partial=True)
+
+    @blp.auth("admin")
+    @blp.etag
+    @blp.response(204)
+    @blp.documents(404, 410)
+    def delete(self, incident_id: int):
+        """Delete an incident (soft)
+
+        It leaves lists, exports and statistics and its URL answers 410; its history stays
+        readable and an admin can restore it. Requires the current ETag in `If-Match`.
+        """
+        incident, before = load_for_write(incident_id)
+        incident_service.soft_delete(db.session, incident, before)
+        db.session.commit()
+
+
+@blp.route("/<int:incident_id>/restore")
+class IncidentRestoreViews(MethodView):
+    @blp.auth("admin")
+    @blp.response(200, IncidentSchema)
+    @blp.documents(404, 409)
+    def post(self, incident_id: int):
+        """Restore a deleted incident
+
+        Brings it back exactly as it was when deleted (with one more revision).
+        """
+        incident = find_incident_or_404(incident_id)
+        if incident.deleted_at is None:
+            abort(409, message=f"Incident {incident_id} is not deleted.")
+        incident_service.restore(db.session, incident)
+        db.session.commit()
+        return incident
+
+
+@blp.route("/<int:incident_id>/revisions")
+class IncidentRevisionsViews(MethodView):
+    @blp.etag
+    @blp.response(200, RevisionSchema(many=True))
+    @blp.paginate(SelectPage, page_size=50, max_page_size=500)
+    @blp.documents(404)
+    def get(self, incident_id: int):
+        """List the change history of an incident
+
+        Every create, update (children included), delete and restore, oldest first, with who
+        made it and what changed. Readable after a delete.
+        """
+        find_incident_or_404(incident_id)
+        return revisions.history(incident_id)
+
+
+@blp.route("/<int:incident_id>/revisions/<int:revision>")
+class IncidentRevisionViews(MethodView):
+    @blp.response(200, IncidentSchema, headers={"ETag": "ETAG"})
+    @blp.documents(304, 404)
+    def get(self, incident_id: int, revision: int):
+        """Get an incident as it was at one revision
+
+        The stored document, exactly as the API showed it then. A revision never changes, so
+        its ETag never does either.
+        """
+        find_incident_or_404(incident_id)
+        stored = revisions.at_revision(db.session, incident_id, revision) if revision <= MAX_ID else None
+        if stored is None:
+            abort(404, message=f"Incident {incident_id} has no revision {revision}.")
+        # Served as stored, not re-dumped: the schema may have changed since.
+        response = current_app.json.response(stored.document)
+        response.set_etag(blp._generate_etag(stored.document))
+        return response.make_conditional(request)

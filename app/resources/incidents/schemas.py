@@ -309,3 +309,20 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
         for low, high in (("active_from", "active_to"), ("started_from", "started_to")):
             if data.get(low) and data.get(high) and data[high] < data[low]:
                 raise ma.ValidationError(f"Must be on or after {low}.", high)
+
+
+class RevisionSchema(Schema):
+    """One entry of an incident's change history."""
+
+    revision = F.Integer(metadata=_d("Revision number: 1 on create, +1 on every change."))
+    action = F.String(metadata=_d("What happened.", enum=["create", "update", "delete", "restore"]))
+    at = Timestamp(metadata=_d("When (UTC)."))
+    actor = F.String(metadata=_d("Name of the API key that made the change, or `cli`."))
+    changes = F.Dict(
+        keys=F.String(),
+        values=F.Dict(),
+        metadata=_d(
+            'Changed fields: `{"field": {"from": old, "to": new}}`; on create, every field '
+            "with `from` null; delete and restore also show `deleted`."
+        ),
+    )

@@ -30,6 +30,7 @@ class PlatformsViews(MethodView):
         """List platforms"""
         return db.session.scalars(platform_service.list_platforms()).all()
 
+    @blp.auth("admin")
     @blp.etag
     @blp.arguments(PlatformSchema)
     @blp.response(201, PlatformSchema, headers=LOCATION_HEADER)

@@ -50,7 +50,7 @@ def _child_blueprint(
         incident = get_incident_or_404(incident_id)
         before = IncidentSchema().dump(incident)
         blp.check_incident_etag(before)
-        return incident
+        return incident, before
 
     def find(incident, child_id: int):
         child = incident_service.find_child(incident, collection, child_id) if child_id <= MAX_ID else None
@@ -63,13 +63,14 @@ def _child_blueprint(
         return {"Incident-ETag": f'"{blp._generate_etag(IncidentSchema().dump(incident))}"'}
 
     class CollectionViews(MethodView):
+        @blp.auth("editor")
         @blp.arguments(schema)
         @blp.response(201, schema, headers={**LOCATION_HEADER, **INCIDENT_ETAG_HEADER})
         @blp.requires_incident_etag
-        @blp.documents(400, 404, 415)
+        @blp.documents(400, 404, 410, 415)
         def post(self, data: dict[str, Any], incident_id: int):
-            incident = load_incident(incident_id)
-            child = incident_service.add_child(incident, collection, data)
+            incident, before = load_incident(incident_id)
+            child = incident_service.add_child(db.session, incident, collection, data, before)
             headers = commit(incident)
             headers["Location"] = url_for(
                 f"{name}.{item_view.__name__}", incident_id=incident.id, **{id_name: child.id}
@@ -77,22 +78,26 @@ def _child_blueprint(
             return child, 201, headers
 
     class ItemViews(MethodView):
+        @blp.auth("editor")
         @blp.arguments(schema)
         @blp.response(200, schema, headers=INCIDENT_ETAG_HEADER)
         @blp.requires_incident_etag
-        @blp.documents(400, 404, 415)
+        @blp.documents(400, 404, 410, 415)
         def put(self, data: dict[str, Any], incident_id: int, **path: int):
-            incident = load_incident(incident_id)
+            incident, before = load_incident(incident_id)
             child = find(incident, path[id_name])
-            incident_service.update_child(incident, child, data)
+            incident_service.update_child(db.session, incident, child, data, before)
             return child, 200, commit(incident)
 
+        @blp.auth("editor")
         @blp.response(204, headers=INCIDENT_ETAG_HEADER)
         @blp.requires_incident_etag
-        @blp.documents(404)
+        @blp.documents(404, 410)
         def delete(self, incident_id: int, **path: int):
-            incident = load_incident(incident_id)
-            incident_service.remove_child(incident, collection, find(incident, path[id_name]))
+            incident, before = load_incident(incident_id)
+            incident_service.remove_child(
+                db.session, incident, collection, find(incident, path[id_name]), before
+            )
             return None, 204, commit(incident)
 
     CollectionViews.post.__doc__ = f"Add {singular} to an incident"

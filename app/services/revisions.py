@@ -1,0 +1,124 @@
+"""Revision history: every create, update, delete and restore writes one revision, in the same
+transaction, from a session hook — so no write path (API, import, CLI) can skip it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import Incident, IncidentRevision
+
+# Fields that change without anyone changing the incident (duration grows daily while ongoing)
+# or that every revision changes; they are in the stored document but not in `changes`.
+NOT_CHANGES = {"revision", "updated_at", "duration_days"}
+
+Snapshot = Callable[[Incident], dict[str, Any]]
+_snapshot: Snapshot | None = None
+
+
+def install(snapshot: Snapshot) -> None:
+    """Register how an incident is serialised (the API's own document) and hook every session."""
+    global _snapshot
+    _snapshot = snapshot
+    if not sa.event.contains(Session, "before_commit", _write_revisions):
+        sa.event.listen(Session, "before_commit", _write_revisions)
+        sa.event.listen(Session, "after_soft_rollback", _forget_pending)
+
+
+def _forget_pending(session: Session, _transaction: Any) -> None:
+    session.info.pop("revisions", None)
+
+
+def snapshot(incident: Incident) -> dict[str, Any]:
+    assert _snapshot is not None, "revisions.install() was not called"
+    return _snapshot(incident)
+
+
+def record(session: Session, incident: Incident, action: str, before: dict[str, Any] | None = None) -> None:
+    """Count a change: one more revision (once per transaction), written at commit.
+
+    `before` is the document as it was; when None, the latest stored revision is used.
+    """
+    now = utcnow()
+    incident.updated_at = now
+    pending = session.info.setdefault("revisions", {})
+    if incident in pending:  # several changes in one transaction are one revision
+        first_action, first_before = pending[incident]
+        pending[incident] = (first_action if first_action == "create" else action, first_before)
+        return
+    if action == "create":
+        incident.revision = 1
+        incident.created_at = now
+    else:
+        incident.revision = (incident.revision or 0) + 1
+    pending[incident] = (action, before)
+
+
+def set_actor(session: Session, actor: str) -> None:
+    session.info["actor"] = actor
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    before = before or {}
+    return {
+        field: {"from": before.get(field), "to": value}
+        for field, value in after.items()
+        if field not in NOT_CHANGES and before.get(field) != value
+    }
+
+
+def _write_revisions(session: Session) -> None:
+    pending: dict[Incident, tuple[str, dict | None]] = session.info.pop("revisions", {})
+    if not pending:
+        return
+    session.flush()  # ids and derived values are final before the snapshot
+    actor = session.info.get("actor", "system")
+    for incident, (action, before) in pending.items():
+        if before is None and action != "create":
+            previous = latest(session, incident.id)
+            before = previous.document if previous is not None else None
+        document = snapshot(incident)
+        changes = diff(before if action != "create" else None, document)
+        if action in ("delete", "restore"):
+            changes["deleted"] = {"from": action == "restore", "to": action == "delete"}
+        session.add(
+            IncidentRevision(
+                incident_id=incident.id,
+                revision=incident.revision,
+                action=action,
+                at=incident.updated_at or utcnow(),
+                actor=actor,
+                changes=changes,
+                document=document,
+            )
+        )
+    session.flush()
+
+
+def history(incident_id: int) -> sa.Select:
+    return (
+        sa.select(IncidentRevision)
+        .where(IncidentRevision.incident_id == incident_id)
+        .order_by(IncidentRevision.revision)
+    )
+
+
+def at_revision(session: Session, incident_id: int, number: int) -> IncidentRevision | None:
+    return session.scalar(
+        sa.select(IncidentRevision).where(
+            IncidentRevision.incident_id == incident_id, IncidentRevision.revision == number
+        )
+    )
+
+
+def latest(session: Session, incident_id: int) -> IncidentRevision | None:
+    return session.scalar(
+        sa.select(IncidentRevision)
+        .where(IncidentRevision.incident_id == incident_id)
+        .order_by(IncidentRevision.revision.desc())
+        .limit(1)
+    )

@@ -1,0 +1,68 @@
+"""Rate limits: 429 problem+json with Retry-After; per address for anonymous reads, per key for writes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import incident_doc
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture
+def app_config():
+    return {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_READ": "3 per minute",
+        "RATELIMIT_WRITE": "2 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def test_anonymous_reads_are_limited_per_address(anon_client):
+    statuses = [anon_client.get("/api/v1/platforms").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = anon_client.get("/api/v1/platforms")
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["status"] == 429
+    other = anon_client.get("/api/v1/platforms", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code == 200
+
+
+def test_writes_are_limited_per_key(app, client, admin_client):
+    codes = [client.post("/api/v1/incidents", json=incident_doc()).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    assert admin_client.post("/api/v1/incidents", json=incident_doc()).status_code == 201
+
+
+def test_health_is_exempt(anon_client):
+    assert all(anon_client.get("/healthz").status_code == 200 for _ in range(10))
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to test the Redis storage")
+def test_redis_storage(database_url):
+    import redis
+
+    from app import create_app
+    from app.db import db
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    config = {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_READ": "2 per minute",
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+    }
+    first, second = create_app(config), create_app(config)  # two workers sharing one Redis
+    codes = [first.test_client().get("/healthz").status_code]
+    try:
+        codes += [app.test_client().get("/api/v1/platforms").status_code for app in (first, second, first)]
+    finally:
+        for app in (first, second):
+            with app.app_context():
+                db.engine.dispose()
+    assert codes == [200, 200, 200, 429]
