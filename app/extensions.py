@@ -136,6 +136,8 @@ class SelectPage(Page):
     @property
     def items(self) -> list[Any]:
         params = self.page_params
+        if params.first_item >= (params.item_count or 0):
+            return []  # past the end: no query (and no OFFSET too large for the database)
         stmt = self.collection.offset(params.first_item).limit(params.page_size)
         return list(db.session.scalars(stmt))
 

@@ -18,13 +18,20 @@ MAX_YEARS_AHEAD = 5
 ASN_MAX = 4294967295
 
 
+class Length(ma.validate.Length):
+    """Length that lets None through (an optional text given as "" is None by then)."""
+
+    def __call__(self, value: Any) -> Any:
+        return value if value is None else super().__call__(value)
+
+
 class Str(ma.fields.String):
     """A string that refuses NUL characters (PostgreSQL cannot store them) and trims whitespace."""
 
     def __init__(self, *args: Any, max_length: int | None = None, **kwargs: Any) -> None:
         validators = list(kwargs.pop("validate", None) or [])
         if max_length is not None:
-            validators.append(ma.validate.Length(max=max_length))
+            validators.append(Length(max=max_length))
         super().__init__(*args, validate=validators, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
@@ -94,7 +101,7 @@ class Asn(ma.fields.Integer):
     _pattern = re.compile(r"^(?:AS)?(\d{1,10})$", re.IGNORECASE)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(strict=False, validate=ma.validate.Range(min=0, max=ASN_MAX), **kwargs)
+        super().__init__(strict=True, validate=ma.validate.Range(min=0, max=ASN_MAX), **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool):
@@ -103,11 +110,22 @@ class Asn(ma.fields.Integer):
             match = self._pattern.match(value.strip())
             if not match:
                 raise ma.ValidationError("Not a valid ASN: give a number or 'AS' and a number.")
-            value = match.group(1)
+            value = int(match.group(1))
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class Day(ma.fields.Date):
+class IsoDate(ma.fields.Date):
+    """A date written exactly YYYY-MM-DD (Python would also take 20240217 or 2024-W07-6)."""
+
+    _pattern = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not self._pattern.match(value):
+            raise ma.ValidationError("Not a valid date: use YYYY-MM-DD.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Day(IsoDate):
     """A calendar date no earlier than 1990 and at most a few years ahead."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
@@ -127,12 +145,12 @@ class HttpUrl(ma.fields.URL):
         kwargs.setdefault("validate", [ma.validate.Length(max=2000)])
         super().__init__(schemes={"http", "https"}, require_tld=False, **kwargs)
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
-        if value in ("", None) and self.allow_none:
-            return None
+    def deserialize(self, value: Any, *args: Any, **kwargs: Any) -> str | None:
         if isinstance(value, str):
             value = value.strip()
-        return super()._deserialize(value, attr, data, **kwargs)
+        if value == "" and self.allow_none:
+            return None  # an empty cell or field means no URL, before any validator sees it
+        return super().deserialize(value, *args, **kwargs)
 
 
 class Timestamp(ma.fields.DateTime):

@@ -192,6 +192,9 @@ def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, make: Callab
     for value in wanted_set:
         if value not in present:
             rows.append(make(value))
+    # The order a GET shows (the relationship's order_by), so a write's response, its ETag and
+    # the revision snapshot equal what a later GET returns.
+    rows.sort(key=lambda row: getattr(row, attr))
 
 
 def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -> None:
@@ -212,6 +215,8 @@ def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -
             for key, value in values.items():
                 setattr(child, key, value)
         keep.append(child)
+    # Existing records in id order, new ones after them (they get the next ids): the GET order.
+    keep.sort(key=lambda child: (child.id is None, child.id or 0))
     collection[:] = keep
 
 

@@ -42,21 +42,26 @@ Platforms
     That cell is a free list: split on "," / ";" / ". " outside quotes and parentheses, and on
     " and " inside short items (≤ 6 words, so sentences such as "Curfew style downgrading of 3G
     and 4G internet" stay whole); each name goes through `OTHER_SERVICE_NAMES` and then
-    `platform_aliases` (lower-case, spaces → hyphens). Names the vocabulary lacks are not errors:
+    `platform_aliases` (lower-case, spaces → hyphens; "VK (VKontakte)" also tries "vk" and
+    "vkontakte"). Names the vocabulary lacks are not errors:
     they are appended to the description ("Other services affected: Grindr, Starlink.").
     Because the lookup uses the caller's vocabulary, adding a platform (POST /platforms) makes
     the next import map it.
 
 Service-based rows without a platform (the API requires one)
-    Measured on the 2016–2025 sheet: 156 rows are service-based but name nothing the shipped
-    vocabulary knows (Grindr alone 85, VK/Odnoklassniki 14, generic "Social media" 13, ...;
-    24 name nothing at all). The vocabulary has no catch-all platform, and inventing one (or
-    calling a Grindr block a Facebook block) would be wrong, so:
-    - "Full network, Service-based" rows (14): service_based is dropped and the incident is kept
-      as the full-network shutdown it also was; the description says so and lists the services.
-    - purely service-based rows (142): RowError on `other_affected` naming the unmapped services,
-      telling the user to add them to the platform vocabulary (or the flags) and import again.
-      Nothing is guessed; with on_error=skip the rest of the sheet still loads.
+    Measured on the 2016–2025 sheet: 138 rows are service-based but name nothing the shipped
+    vocabulary knows. The vocabulary has no catch-all platform, and inventing one (or calling a
+    Grindr block a Facebook block) would be wrong, so:
+    - rows with another type as well (19: 14 "Full network, Service-based", 5 throttled
+      services; 14 name no service at all, 5 only phrases such as "Social media" or "22 websites
+      blocked"): service_based is dropped and the other types are kept (the full-network
+      shutdown or the throttling that also happened); the description says so and lists what
+      was named.
+    - purely service-based rows (119: Grindr and other dating apps 85, VK/Odnoklassniki 14,
+      generic "social media" 13, Zoom/Teams, cloud storage, public Wi-Fi, Boykotyap 4, nothing
+      named 3): RowError on `other_affected` naming the services and telling the user to add
+      them to the platform vocabulary (or set a flag) and import again. Nothing is guessed, and
+      with on_error=skip the rest of the sheet still loads.
 
 Other columns
     `ordered_by`, `actual_cause`, `gov_justification` (→ official_justification; "No" → none_given),
@@ -80,6 +85,10 @@ Re-issued rows
     Each yearly sheet repeats still-relevant older incidents. `dedupe_key` is (country,
     start date, sorted shutdown types, sorted platforms); when two rows share a key the row of the
     later `count_year` should win (the caller orders the rows; these functions are stateless).
+    Caution: the key has no area (areas are re-worded between sheets: "National" → "Nationwide"),
+    so distinct same-day shutdowns in different districts of one country share it — 85 keys of
+    the 2016–2025 sheet are shared by rows of the same `count_year` (mostly India). Rows of one
+    sheet year are distinct incidents; only a later `count_year` should update an earlier one.
 """
 
 from __future__ import annotations
@@ -529,8 +538,9 @@ def header_errors(fieldnames: Iterable[str] | None) -> list[RowError]:
 def dedupe_key(document: dict) -> tuple:
     """Identity of a STOP incident across yearly sheets: (country, start date, types, platforms).
 
-    Rows sharing a key are one incident re-issued in a later sheet; the row with the later
-    `count_year` should update the earlier one (the caller orders the rows).
+    A row sharing the key of a row from an earlier `count_year` is that incident re-issued and
+    should update it (the later sheet wins; the caller orders the rows). Rows of the same
+    `count_year` that share a key are distinct incidents (see the module docstring).
     """
     return (
         document["country"],
@@ -904,7 +914,13 @@ def split_services(cell: str) -> list[str]:
 def resolve_service(name: str, platform_aliases: dict[str, str]) -> str | None:
     """Slug of a service name, through OTHER_SERVICE_NAMES and then the vocabulary's aliases."""
     key = _key(name)
-    candidates = [OTHER_SERVICE_NAMES.get(key), key, key.replace(" ", "-")]
+    names = [key]
+    # "VK (VKontakte)": also the name without, and the name inside, the parentheses.
+    if match := re.fullmatch(r"(.+?)\s*\((.+)\)", key):
+        names += [match.group(1), match.group(2)]
+    candidates = [OTHER_SERVICE_NAMES.get(key)]
+    for variant in names:
+        candidates += [variant, variant.replace(" ", "-")]
     for candidate in candidates:
         if candidate and candidate in platform_aliases:
             return platform_aliases[candidate]

@@ -15,6 +15,7 @@ from app.resources.fields import (
     Day,
     Enum,
     HttpUrl,
+    IsoDate,
     PlatformSlug,
     Str,
     Text,
@@ -287,10 +288,12 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
     acknowledgement_status = F.List(Enum(vocab.ACKNOWLEDGEMENT_STATUSES), metadata=_d("Repeatable."))
     litigation_status = F.List(Enum(vocab.LITIGATION_STATUSES), metadata=_d("Repeatable."))
     asn = F.List(Asn(), metadata=_d("AS number (`17557` or `AS17557`); repeatable."))
-    active_from = F.Date(metadata=_d("Incidents active on or after this date (ongoing ones are open-ended)."))
-    active_to = F.Date(metadata=_d("Incidents active on or before this date."))
-    started_from = F.Date(metadata=_d("Incidents that started on or after this date."))
-    started_to = F.Date(metadata=_d("Incidents that started on or before this date."))
+    active_from = IsoDate(
+        metadata=_d("Incidents active on or after this date (ongoing ones are open-ended).")
+    )
+    active_to = IsoDate(metadata=_d("Incidents active on or before this date."))
+    started_from = IsoDate(metadata=_d("Incidents that started on or after this date."))
+    started_to = IsoDate(metadata=_d("Incidents that started on or before this date."))
     updated_since = F.AwareDateTime(
         default_timezone=UTC, metadata=_d("Incidents changed at or after this RFC 3339 timestamp.")
     )
