@@ -85,6 +85,9 @@ MULTIPART_ENDPOINTS: set[str] = set()
 
 
 def _security_headers(response):
+    if response.status_code != 429:
+        # Flask-Limiter sends Retry-After on every response; it only means something on a 429.
+        response.headers.pop("Retry-After", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault(

@@ -11,6 +11,7 @@ from app.services import migrations
 db_cli = AppGroup("db", help="Database migrations (alembic).")
 demo_cli = AppGroup("demo", help="The demo incident.")
 keys_cli = AppGroup("keys", help="API keys.")
+incidents_cli = AppGroup("incidents", help="Bulk work on incidents.")
 
 
 def _as_cli():
@@ -103,7 +104,52 @@ def demo_load(if_empty: bool) -> None:
         click.echo(f"Demo incident loaded as id {incident.id}.")
 
 
+@incidents_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["native", "stop"]), required=True, help="File format.")
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["abort", "skip"]),
+    default="abort",
+    show_default=True,
+    help="abort: any bad row and nothing is written; skip: write the valid rows.",
+)
+def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
+    """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""
+    from app.resources.incidents.schemas import IncidentSchema
+    from app.services import importer
+
+    session = _as_cli()
+    with open(file, encoding="utf-8-sig", newline="") as handle:
+        lines = handle.readlines()
+    schema = IncidentSchema()
+    with click.progressbar(
+        length=max(len(lines) - 1, 1), label="Importing", file=click.get_text_stream("stderr")
+    ) as bar:
+        report = importer.run_import(
+            session,
+            lines,
+            fmt=fmt,
+            load=schema.load,
+            dump=schema.dump,
+            dry_run=dry_run,
+            on_error=on_error,
+            progress=bar.update,
+        )
+    for error in report.errors:
+        click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
+    verdict = "dry run, nothing written" if dry_run else ("written" if report.written else "NOTHING WRITTEN")
+    click.echo(
+        f"rows {report.rows}: created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, merged {report.merged}, rejected {report.rejected} ({verdict})"
+    )
+    if report.errors and on_error == "abort":
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(incidents_cli)

@@ -390,6 +390,9 @@ class Api(BaseApi):
             if name in response.headers:
                 headers[name] = response.headers[name]
         headers.update(data.get("headers") or {})
+        # Extension members (RFC 9457 §3.2), e.g. an import's counts next to its row errors.
+        for name, value in (data.get("extra") or {}).items():
+            body.setdefault(name, value)
         return problem_response(body, error.code, headers)
 
     def handle_rule_error(self, error: RuleError):

@@ -6,12 +6,13 @@ from flask import Flask
 
 from app.extensions import Api
 from app.resources import docs
+from app.resources.bulk import routes as bulk
 from app.resources.health import routes as health
 from app.resources.incidents import routes as incidents
 from app.resources.platforms import routes as platforms
 from app.resources.records import routes as records
 
-MODULES = (incidents, platforms, health)
+MODULES = (incidents, bulk, platforms, health)
 # One blueprint per child resource, so each has its own tag in Swagger UI.
 RECORD_BLUEPRINTS = (records.acknowledgements_blp, records.legal_cases_blp, records.sources_blp)
 

@@ -35,6 +35,16 @@ EAGER = (
     selectinload(Incident.sources),
 )
 
+COLLECTIONS = (
+    "platform_rows",
+    "shutdown_type_rows",
+    "network_rows",
+    "asn_rows",
+    "acknowledgements",
+    "legal_cases",
+    "sources",
+)
+
 CHILD_MODELS = {
     "acknowledgements": Acknowledgement,
     "legal_cases": LegalCase,
@@ -198,26 +208,40 @@ def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, make: Callab
 
 
 def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -> None:
-    """Replace a child list: items with an `id` of this incident are updated, others added."""
+    """Replace a child list: items with an `id` of this incident are updated, others added.
+
+    An item without an `id` that equals an existing record field for field keeps that record
+    (and its id), so sending the same list twice — a re-import, a PUT of a GET body without
+    ids — changes nothing.
+    """
     model = CHILD_MODELS[name]
     collection = getattr(incident, name)
     existing = {child.id: child for child in collection}
     unknown = [item["id"] for item in items if item.get("id") is not None and item["id"] not in existing]
     if unknown:
         raise RuleError({name: [f"No record with id {unknown[0]} belongs to this incident."]})
+    claimed = {item["id"] for item in items if item.get("id") is not None}
+    spare = [child for child in collection if child.id not in claimed]
     keep: list[Any] = []
     for item in items:
         values = {key: value for key, value in item.items() if key != "id"}
-        child = existing.get(item.get("id")) if item.get("id") is not None else None
+        if item.get("id") is not None:
+            child = existing[item["id"]]
+        else:
+            child = next((c for c in spare if all(getattr(c, k) == v for k, v in values.items())), None)
+            if child is not None:
+                spare.remove(child)
         if child is None:
             child = model(**values)
         else:
             for key, value in values.items():
-                setattr(child, key, value)
+                if getattr(child, key) != value:
+                    setattr(child, key, value)
         keep.append(child)
     # Existing records in id order, new ones after them (they get the next ids): the GET order.
     keep.sort(key=lambda child: (child.id is None, child.id or 0))
-    collection[:] = keep
+    if keep != list(collection):
+        collection[:] = keep
 
 
 SCALAR_EXCLUDE = {"platforms", "shutdown_types", "networks", "asns", *CHILD_MODELS}
@@ -274,11 +298,12 @@ def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = 
 
 
 def create_incident(session: Session, data: dict[str, Any]) -> Incident:
-    incident = Incident(telcos=[])
+    # Every collection starts loaded and empty: left unset, each would be lazy-loaded (one
+    # query and an autoflush per collection) when the revision snapshot reads it at commit.
+    incident = Incident(telcos=[], **{name: [] for name in COLLECTIONS})
     apply_document(incident, data)
     session.add(incident)
     revisions.record(session, incident, "create")
-    session.flush()
     return incident
 
 

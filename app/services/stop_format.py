@@ -44,24 +44,39 @@ Platforms
     and 4G internet" stay whole); each name goes through `OTHER_SERVICE_NAMES` and then
     `platform_aliases` (lower-case, spaces → hyphens; "VK (VKontakte)" also tries "vk" and
     "vkontakte"). Names the vocabulary lacks are not errors:
-    they are appended to the description ("Other services affected: Grindr, Starlink.").
+    they are appended to the description ("Other services affected: Tango, Hornet.").
     Because the lookup uses the caller's vocabulary, adding a platform (POST /platforms) makes
     the next import map it.
 
-Service-based rows without a platform (the API requires one)
-    Measured on the 2016–2025 sheet: 138 rows are service-based but name nothing the shipped
-    vocabulary knows. The vocabulary has no catch-all platform, and inventing one (or calling a
-    Grindr block a Facebook block) would be wrong, so:
-    - rows with another type as well (19: 14 "Full network, Service-based", 5 throttled
-      services; 14 name no service at all, 5 only phrases such as "Social media" or "22 websites
-      blocked"): service_based is dropped and the other types are kept (the full-network
-      shutdown or the throttling that also happened); the description says so and lists what
-      was named.
-    - purely service-based rows (119: Grindr and other dating apps 85, VK/Odnoklassniki 14,
-      generic "social media" 13, Zoom/Teams, cloud storage, public Wi-Fi, Boykotyap 4, nothing
-      named 3): RowError on `other_affected` naming the services and telling the user to add
-      them to the platform vocabulary (or set a flag) and import again. Nothing is guessed, and
-      with on_error=skip the rest of the sheet still loads.
+Service-based rows without a named platform (the API requires one)
+    With migration 0003 the vocabulary has the services the sheet names often (Grindr, Blued,
+    BoyAhoy, VK, Odnoklassniki, Moi Mir, Reddit, Qzone, Starlink, VSAT, VoIP, Zoom, Microsoft
+    Teams, ...) and a catch-all, `unspecified` ("Unspecified services"). A service-based row
+    whose flags and `other_affected` map to no platform keeps service_based (and its other
+    types) with the platform `unspecified`; whatever it named is still appended to the
+    description ("Other services affected: Social media."). `unspecified` means "no platform of
+    the vocabulary", not "nothing was named": the description says what was. It is used only when
+    nothing else maps. Measured on the 2016–2025 sheet with the vocabulary at head: 37 rows get
+    `unspecified`, all of which the older vocabulary could not place either —
+    - 18 purely service-based: "Social media" and the like 12, nothing named 3, services named
+      that the vocabulary lacks 3 ("Cloud services including Dropbox, Microsoft OneDrive, and
+      Google Drive.", "Public Wifi", "Boykotyap");
+    - 19 with another type as well (14 "Full network, Service-based", 5 throttled services):
+      14 name nothing, 5 only phrases such as "Social media" or "22 websites blocked".
+    The other 101 rows the older vocabulary rejected now map to named platforms (Grindr 85 with
+    Blued/BoyAhoy in 10 of them, VK/Odnoklassniki 14, Zoom/Microsoft Teams 1) or are rejected for
+    a fault of their own (a Somaliland row). Rejected rows left: 6 (3 Somaliland, 3 with an end
+    before the start).
+
+    Older vocabulary (no `unspecified` slug among `platform_aliases`, e.g. before migration
+    0003): nothing is guessed, and the previous rule applies —
+    - rows with another type as well: service_based is dropped and the other types are kept (the
+      full-network shutdown or the throttling that also happened); the description says so and
+      lists what was named.
+    - purely service-based rows: RowError on `other_affected` naming the services and telling the
+      user to add them to the platform vocabulary (or set a flag) and import again; with
+      on_error=skip the rest of the sheet still loads. (Measured with the 0001 vocabulary: 119
+      rows rejected this way, and service_based dropped from 19.)
 
 Other columns
     `ordered_by`, `actual_cause`, `gov_justification` (→ official_justification; "No" → none_given),
@@ -86,9 +101,11 @@ Re-issued rows
     start date, sorted shutdown types, sorted platforms); when two rows share a key the row of the
     later `count_year` should win (the caller orders the rows; these functions are stateless).
     Caution: the key has no area (areas are re-worded between sheets: "National" → "Nationwide"),
-    so distinct same-day shutdowns in different districts of one country share it — 85 keys of
-    the 2016–2025 sheet are shared by rows of the same `count_year` (mostly India). Rows of one
-    sheet year are distinct incidents; only a later `count_year` should update an earlier one.
+    so distinct same-day shutdowns in different districts of one country share it — 82 keys of
+    the 2016–2025 sheet are shared by rows of the same `count_year` (mostly India; 85 with the
+    0001 vocabulary). The key also changes with the vocabulary: a row imported before a platform
+    was added gets another key once its services map. Rows of one sheet year are distinct
+    incidents; only a later `count_year` should update an earlier one.
 """
 
 from __future__ import annotations
@@ -389,8 +406,10 @@ PLATFORM_FLAGS = (
     ("phonecall_affected", "voice-calls"),
 )
 
-# other_affected names → platform slug, for names that are not a slug or alias as written.
-# A slug the caller's vocabulary lacks leaves the name unmapped (kept in the description).
+# other_affected names → platform slug, for names that are not a slug or alias as written (and,
+# explicitly, the sheet's spellings of the platforms of migration 0003, so that they do not depend
+# on that migration's aliases). A slug the caller's vocabulary lacks leaves the name unmapped
+# (kept in the description).
 OTHER_SERVICE_NAMES = _table(
     {
         "VPN": "vpn",
@@ -407,8 +426,26 @@ OTHER_SERVICE_NAMES = _table(
         "WhatsApp web interface": "whatsapp",
         "Twitter": "x",
         "Google Search": "google",
+        "Google+": "google-plus",
+        "Google Plus": "google-plus",
+        "VK (VKontakte)": "vk",
+        "VKontakte": "vk",
+        "Ok.ru (Odnoklassniki)": "odnoklassniki",
+        "Ok.ru": "odnoklassniki",
+        "Moi mir (my.mail.ru)": "moi-mir",
+        "Microsoft Teams": "microsoft-teams",
+        "VSATs": "vsat",
+        "VoIP": "voip",
+        # The 2017 Kashmir order (Home/ISA/776) as the sheet spells it: "Qzone", "Snapfish",
+        # "Vine" and "Buzznet" misread.
+        "Ozone": "qzone",
+        "Snaptish": "snapfish",
+        "Vinc": "vine",
+        "Buaanet": "buzznet",
     }
 )
+# Platform of service-based rows that name no service the vocabulary knows (migration 0003).
+UNSPECIFIED = "unspecified"
 # users_targeted values that say nothing on their own (the detail column may still).
 UNINFORMATIVE_TARGETS = frozenset({"others", "other", "unknown", "n/a", "none"})
 # Qualifiers that the list syntax turns into items of their own ("Signal, possibly").
@@ -596,7 +633,12 @@ class _RowConverter:
         networks = self.networks()
         platforms, unmapped = self.platforms()
         notes: list[str] = []
-        if "service_based" in shutdown_types and not platforms:
+        if "service_based" in shutdown_types and not platforms and UNSPECIFIED in self.aliases:
+            # The row's sources name no service the vocabulary knows: say so with the catch-all
+            # (the names still go into the description).
+            platforms = [self.aliases[UNSPECIFIED]]
+        elif "service_based" in shutdown_types and not platforms:
+            # An older vocabulary without the catch-all (before migration 0003).
             named = f" ({', '.join(unmapped)})" if unmapped else ""
             if len(shutdown_types) > 1:
                 shutdown_types.remove("service_based")

@@ -1,0 +1,148 @@
+"""Bulk endpoints: CSV export, CSV import (native and STOP), statistics."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import abort
+
+from app.db import db
+from app.extensions import Blueprint
+from app.resources.bulk.schemas import (
+    ImportArgsSchema,
+    ImportFileSchema,
+    ImportReportSchema,
+    IncidentCsvQueryArgsSchema,
+    StatsQueryArgsSchema,
+    StatsSchema,
+)
+from app.resources.fields import country_name
+from app.resources.incidents.schemas import IncidentSchema
+from app.services import csv_format, importer
+from app.services import incidents as incident_service
+from app.services import stats as stats_service
+
+blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
+
+EXPORT_BATCH = 500
+
+
+def export_documents(args: dict[str, Any]):
+    """Incident documents for the export, read in batches; memory stays flat."""
+    schema = IncidentSchema()
+    statement = incident_service.list_incidents(args).execution_options(yield_per=EXPORT_BATCH)
+    for partition in db.session.scalars(statement).partitions():
+        for incident in partition:
+            yield schema.dump(incident)
+        db.session.expunge_all()  # forget the batch: the identity map must not grow
+
+
+@blp.route("/incidents.csv")
+class IncidentsCsvViews(MethodView):
+    @blp.arguments(IncidentCsvQueryArgsSchema, location="query")
+    @blp.alt_response(
+        200,
+        success=True,
+        content_type="text/csv",
+        schema={"type": "string"},
+        description="RFC 4180 CSV, UTF-8, one incident per row, columns in the documented order.",
+        headers={
+            "Content-Disposition": {
+                "description": 'attachment; filename="incidents-YYYY-MM-DD.csv"',
+                "schema": {"type": "string"},
+            }
+        },
+    )
+    @blp.documents(400)
+    def get(self, args: dict[str, Any]):
+        """Export incidents as CSV
+
+        Same filters and sort as the list, no pagination; streamed. Multi-valued fields are
+        joined with `; `, source URLs with ` ; `; statements, court cases and sources travel
+        whole as JSON in their own columns so that the file imports back without loss. Text
+        cells a spreadsheet would run as a formula are prefixed with `'`.
+        """
+        bom = args.pop("bom", False)
+        documents = export_documents(args)
+        # Run the query now: a failure becomes a problem response, not a truncated 200.
+        first = next(documents, None)
+        body = csv_format.stream_csv(itertools.chain([] if first is None else [first], documents), bom=bom)
+        filename = f"incidents-{datetime.now(UTC).date().isoformat()}.csv"
+        return Response(
+            stream_with_context(body),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+def _read_upload(upload) -> list[str]:
+    content = upload.read()
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        abort(
+            422,
+            message=f"The file is not UTF-8 (byte {error.start}): save it as CSV UTF-8 and try again.",
+            errors={"files": {"file": ["Not UTF-8."]}},
+        )
+    if "\x00" in text:
+        abort(
+            422,
+            message="The file contains NUL bytes: it is not a CSV text file.",
+            errors={"files": {"file": ["Contains NUL bytes."]}},
+        )
+    return list(io.StringIO(text, newline=""))
+
+
+@blp.route("/incidents/import")
+class IncidentsImportViews(MethodView):
+    @blp.auth("editor")
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(200, ImportReportSchema)
+    @blp.documents(400, 413, 415, 422)
+    def post(self, args: dict[str, Any], files: dict[str, Any]):
+        """Import incidents from a CSV file
+
+        All or nothing by default: any bad row and nothing is written (422 with every bad row).
+        `on_error=skip` writes the valid rows in one transaction and reports the others;
+        `dry_run=true` only reports. The response always carries the counts.
+        """
+        lines = _read_upload(files["file"])
+        schema = IncidentSchema()
+        report = importer.run_import(
+            db.session,
+            lines,
+            fmt=args["format"],
+            load=schema.load,
+            dump=schema.dump,
+            dry_run=args["dry_run"],
+            on_error=args["on_error"],
+        )
+        body = ImportReportSchema().dump(report)
+        if report.errors and report.on_error == "abort":
+            abort(422, message=f"{report.rejected} row(s) are invalid; nothing was written.", extra=body)
+        return body
+
+
+@blp.route("/stats")
+class StatsViews(MethodView):
+    @blp.etag
+    @blp.arguments(StatsQueryArgsSchema, location="query")
+    @blp.response(200, StatsSchema)
+    @blp.documents(400)
+    def get(self, args: dict[str, Any]):
+        """Count incidents by country, year, platform, shutdown type, cause or justification
+
+        Same filters as the list. An incident naming two platforms counts in both groups.
+        """
+        group_by = args.pop("group_by")
+        groups = stats_service.stats(db.session, group_by, args)
+        if group_by == "country":
+            groups = [{**group, "country_name": country_name(group["group"])} for group in groups]
+        return {"group_by": group_by, "groups": groups}

@@ -1,0 +1,202 @@
+"""The native CSV format: one incident per row, columns in a fixed, documented order.
+
+Export and import share this module so that export → import → export gives the same file.
+Multi-valued fields are joined with "; ". The child records travel whole as compact JSON in
+`acknowledgements`, `legal_cases` and `sources` (so nothing is lost), next to the
+spreadsheet-friendly `acknowledgement_count`, `legal_case_count` and `source_urls`.
+
+Formula injection (OWASP): a text cell that a spreadsheet would run — starting with `=`, `+`,
+`-`, `@`, tab or carriage return — is written with a `'` in front. So that the prefix can be
+removed exactly, a text cell that already starts with `'`s followed by one of those characters
+gets one more `'`; the importer removes exactly one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+LIST_SEPARATOR = "; "
+URL_SEPARATOR = " ; "
+
+# (column, kind). Kinds: text (escaped), enum, int, bool, date, list, intlist, json, derived.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "int"),
+    ("title", "text"),
+    ("description", "text"),
+    ("country", "enum"),
+    ("country_name", "derived"),
+    ("area", "text"),
+    ("scope", "enum"),
+    ("shutdown_types", "list"),
+    ("networks", "list"),
+    ("platforms", "list"),
+    ("start_date", "date"),
+    ("start_date_estimated", "bool"),
+    ("end_date", "date"),
+    ("status", "enum"),
+    ("duration_days", "derived"),
+    ("ordered_by", "enum"),
+    ("decision_maker", "text"),
+    ("actual_cause", "enum"),
+    ("actual_cause_details", "text"),
+    ("official_justification", "enum"),
+    ("justification_details", "text"),
+    ("legal_basis", "enum"),
+    ("legal_basis_details", "text"),
+    ("election_related", "enum"),
+    ("violence_reported", "enum"),
+    ("human_rights_abuse_reported", "enum"),
+    ("asns", "intlist"),
+    ("telcos", "list"),
+    ("acknowledgement_status", "derived"),
+    ("acknowledged_on", "derived"),
+    ("acknowledgement_delay_days", "derived"),
+    ("litigation_status", "derived"),
+    ("acknowledgement_count", "derived"),
+    ("legal_case_count", "derived"),
+    ("source_urls", "urls"),
+    ("acknowledgements", "json"),
+    ("legal_cases", "json"),
+    ("sources", "json"),
+    ("created_at", "derived"),
+    ("updated_at", "derived"),
+    ("revision", "int"),
+)
+HEADER = [name for name, _ in COLUMNS]
+KINDS = dict(COLUMNS)
+CHILD_ID = "id"
+
+_DANGEROUS = re.compile(r"^'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if _DANGEROUS.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if _ESCAPED.match(text) else text
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else neutralise(str(value))
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _children(items: list[dict[str, Any]]) -> str:
+    """Child records without their ids (they belong to this database only)."""
+    if not items:
+        return ""
+    stripped = [{k: v for k, v in item.items() if k != CHILD_ID} for item in items]
+    return neutralise(orjson.dumps(stripped, option=orjson.OPT_SORT_KEYS).decode())
+
+
+def row_of(document: dict[str, Any]) -> list[str]:
+    """An incident document (as the API shows it) → the cells of its CSV row."""
+    cells = []
+    for name, kind in COLUMNS:
+        if name == "acknowledgement_count":
+            cells.append(str(len(document["acknowledgements"])))
+        elif name == "legal_case_count":
+            cells.append(str(len(document["legal_cases"])))
+        elif name == "source_urls":
+            cells.append(_text(URL_SEPARATOR.join(source["url"] for source in document["sources"])))
+        elif kind == "json":
+            cells.append(_children(document[name]))
+        elif kind in ("list", "intlist"):
+            cells.append(_text(LIST_SEPARATOR.join(str(v) for v in document[name])))
+        elif kind == "text" or (kind == "derived" and isinstance(document[name], str)):
+            cells.append(_text(document[name]))
+        else:
+            cells.append(_plain(document[name]))
+    return cells
+
+
+class _Line:
+    """A file-like sink for csv.writer that hands back what was written."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+
+    def take(self) -> str:
+        value = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return value
+
+
+def stream_csv(
+    documents: Iterable[dict[str, Any]], *, bom: bool = False, batch: int = 500
+) -> Iterator[bytes]:
+    """RFC 4180 (CRLF line ends, quotes doubled), UTF-8, header first; yields a chunk per batch."""
+    sink = _Line()
+    writer = csv.writer(sink.buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    prefix = "\ufeff" if bom else ""
+    yield (prefix + sink.take()).encode()
+    pending = 0
+    for document in documents:
+        writer.writerow(row_of(document))
+        pending += 1
+        if pending >= batch:
+            yield sink.take().encode()
+            pending = 0
+    rest = sink.take()
+    if rest:
+        yield rest.encode()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message is shown to the user."""
+
+
+def parse_cell(name: str, raw: str) -> Any:
+    """A native CSV cell → the value the incident schema loads."""
+    kind = KINDS[name]
+    if kind == "json":
+        text = unneutralise(raw).strip()
+        if not text:
+            return []
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as error:
+            raise CellError(f"Not valid JSON: {error}.") from error
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise CellError("Expected a JSON list of objects.")
+        return value
+    if kind in ("list", "intlist", "urls"):
+        text = unneutralise(raw).strip()
+        separator = URL_SEPARATOR.strip() if kind == "urls" else LIST_SEPARATOR.strip()
+        return [item.strip() for item in text.split(separator) if item.strip()] if text else []
+    if kind == "bool":
+        text = raw.strip().lower()
+        if text in ("", "false", "no", "0"):
+            return False
+        if text in ("true", "yes", "1"):
+            return True
+        raise CellError("Expected true or false.")
+    if kind == "int":
+        text = raw.strip()
+        if not text:
+            return None
+        if not text.isdigit() or len(text) > 18:
+            raise CellError("Expected a whole number.")
+        return int(text)
+    text = unneutralise(raw) if kind == "text" else raw.strip()
+    return text if text != "" else None

@@ -1,0 +1,368 @@
+"""Bulk import of incidents from CSV: the native format (the export's own columns) and the
+Access Now STOP sheet. All or nothing by default; `on_error="skip"` writes the valid rows; a
+dry run reports what would happen. Every write goes through the same service functions as the
+API, so revisions, derived fields and validation are identical.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.models import Incident
+from app.services import csv_format, revisions, stop_format
+from app.services import incidents as incident_service
+from app.services import platforms as platform_service
+from app.services.stop_format import RowError
+
+FORMATS = ("native", "stop")
+ON_ERROR = ("abort", "skip")
+# Columns of the native CSV that the server computes: present in exports, ignored on import.
+NATIVE_IGNORED = {name for name, kind in csv_format.COLUMNS if kind == "derived"} | {"source_urls"}
+NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
+FLUSH_EVERY = 500
+
+
+@dataclass
+class ImportReport:
+    format: str
+    dry_run: bool
+    on_error: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0  # STOP rows folded into a later sheet's row of the same incident
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and not (self.errors and self.on_error == "abort")
+
+    def as_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["errors"] = [asdict(error) for error in self.errors]
+        return body
+
+
+@dataclass
+class Candidate:
+    """One incident document from one row, ready to create or apply."""
+
+    row: int
+    document: dict[str, Any]
+    incident_id: int | None = None  # native: the row's id
+    expected_revision: int | None = None  # native: the revision the row was exported at
+    count_year: int = 0  # STOP: the sheet year; later sheets win
+
+
+Loader = Callable[[dict[str, Any]], dict[str, Any]]
+Dumper = Callable[[Incident], dict[str, Any]]
+
+
+# --------------------------------------------------------------------------- reading rows
+
+
+def _messages(errors: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """marshmallow's nested messages → (column, message) pairs."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if prefix:
+                yield from ((column, f"{key}: {message}") for column, message in _messages(value, prefix))
+            else:
+                yield from _messages(value, str(key))
+    elif isinstance(errors, list):
+        for message in errors:
+            if isinstance(message, (dict, list)):
+                yield from _messages(message, prefix)
+            else:
+                yield prefix or "row", str(message)
+    else:
+        yield prefix or "row", str(errors)
+
+
+def native_candidates(lines: Iterable[str]) -> tuple[list[Candidate], list[RowError], int]:
+    reader = csv.DictReader(_without_bom(lines))
+    header = [name.strip() for name in reader.fieldnames or []]
+    errors = [
+        RowError(1, name, f"Unknown column '{name}'.") for name in header if name not in csv_format.KINDS
+    ]
+    errors += [
+        RowError(1, name, f"Missing column '{name}'.") for name in NATIVE_REQUIRED if name not in header
+    ]
+    if errors:
+        return [], errors, 0
+    candidates, count = [], 0
+    for index, row in enumerate(reader):
+        number = index + 2
+        count += 1
+        if None in row:
+            errors.append(RowError(number, "row", "More cells than columns in the header."))
+            continue
+        document: dict[str, Any] = {}
+        row_errors = []
+        for name, raw in row.items():
+            name = name.strip()
+            if name in NATIVE_IGNORED and not (
+                name == "source_urls" and not (row.get("sources") or "").strip()
+            ):
+                continue
+            try:
+                value = csv_format.parse_cell(name, raw or "")
+            except csv_format.CellError as error:
+                row_errors.append(RowError(number, name, str(error)))
+                continue
+            if name == "source_urls":
+                document["sources"] = [{"url": url} for url in value]
+            else:
+                document[name] = value
+        if row_errors:
+            errors += row_errors
+            continue
+        incident_id = document.pop("id", None)
+        revision = document.pop("revision", None)
+        for key in [k for k, v in document.items() if v is None and k not in ("end_date",)]:
+            del document[key]  # an empty cell takes the field's default, as in a POST
+        candidates.append(Candidate(number, document, incident_id, revision))
+    return candidates, errors, count
+
+
+def stop_candidates(
+    lines: Iterable[str], aliases: dict[str, str]
+) -> tuple[list[Candidate], list[RowError], int]:
+    reader_lines = list(_without_bom(lines))
+    header = next(csv.reader(reader_lines[:1]), [])
+    errors = stop_format.header_errors(header)
+    if errors:
+        return [], errors, 0
+    candidates, count = [], 0
+    for number, row in stop_format.read_rows(reader_lines):
+        count += 1
+        documents, row_errors = stop_format.convert_row(row, number, aliases)
+        errors += row_errors
+        year = int(row.get("count_year") or 0) if (row.get("count_year") or "").isdigit() else 0
+        candidates += [Candidate(number, document, count_year=year) for document in documents]
+    return candidates, errors, count
+
+
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in lines:
+        if first and line.startswith("\ufeff"):
+            line = line[1:]
+        first = False
+        yield line
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _key(document: dict[str, Any]) -> tuple:
+    start = document["start_date"]
+    return (
+        document["country"],
+        start.isoformat() if isinstance(start, date) else start,
+        tuple(sorted(document.get("shutdown_types") or ())),
+        tuple(sorted(document.get("platforms") or ())),
+    )
+
+
+def _area(value: str | None) -> str:
+    return " ".join((value or "").lower().split())
+
+
+def _stop_existing(session: Session, loaded: list[tuple[Candidate, dict]]) -> dict[tuple, list[Incident]]:
+    """Live incidents that share a country and start date with the file's rows, by key."""
+    pairs = {(data["country"], data["start_date"]) for _, data in loaded}
+    found: dict[tuple, list[Incident]] = {}
+    countries = sorted({country for country, _ in pairs})
+    for offset in range(0, len(countries), 200):
+        chunk = countries[offset : offset + 200]
+        stmt = (
+            sa.select(Incident)
+            .where(Incident.deleted_at.is_(None), Incident.country.in_(chunk))
+            .where(Incident.start_date.in_(sorted({start for country, start in pairs if country in chunk})))
+            .options(*incident_service.EAGER)
+            .order_by(Incident.id)
+        )
+        for incident in session.scalars(stmt):
+            if (incident.country, incident.start_date) in pairs:
+                key = (
+                    incident.country,
+                    incident.start_date.isoformat(),
+                    tuple(incident.shutdown_types),
+                    tuple(incident.platforms),
+                )
+                found.setdefault(key, []).append(incident)
+    return found
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def run_import(
+    session: Session,
+    lines: Iterable[str],
+    *,
+    fmt: str,
+    load: Loader,
+    dump: Dumper,
+    dry_run: bool = False,
+    on_error: str = "abort",
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import a CSV in one transaction; commits only when something should be written.
+
+    `load` validates a document exactly as POST /incidents does (the API's schema); `dump`
+    gives the document as the API shows it, to tell an update from an unchanged row.
+    """
+    report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error)
+    if fmt == "native":
+        candidates, errors, report.rows = native_candidates(lines)
+    else:
+        candidates, errors, report.rows = stop_candidates(lines, platform_service.alias_map(session))
+    report.errors.extend(errors)
+
+    loaded: list[tuple[Candidate, dict]] = []
+    for candidate in candidates:
+        try:
+            data = load(candidate.document)
+        except ma.ValidationError as error:
+            report.errors += [
+                RowError(candidate.row, column, message) for column, message in _messages(error.messages)
+            ]
+            continue
+        loaded.append((candidate, data))
+    if report.errors and on_error == "abort":
+        report.rejected = len({e.row for e in report.errors})
+        return report
+
+    try:
+        if fmt == "native":
+            _apply_native(session, loaded, report, dump, progress)
+        else:
+            _apply_stop(session, loaded, report, dump, progress)
+    except incident_service.RuleError as error:  # pragma: no cover - load() already checks rules
+        report.errors.append(RowError(0, "row", str(error.messages)))
+    report.rejected = len({e.row for e in report.errors})
+    report.errors.sort(key=lambda e: (e.row, e.column))
+    if report.written and not (report.errors and on_error == "abort"):
+        session.commit()
+    else:
+        session.rollback()
+    return report
+
+
+def _write(
+    session: Session, incident: Incident | None, data: dict, report: ImportReport, dump: Dumper
+) -> Incident:
+    if incident is None:
+        incident = incident_service.create_incident(session, data)
+        report.created += 1
+        return incident
+    before = dump(incident)
+    incident_service.apply_document(incident, data)
+    if dump(incident) == before:
+        report.unchanged += 1
+    else:
+        revisions.record(session, incident, "update", before)
+        report.updated += 1
+    return incident
+
+
+def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -> None:
+    if done % FLUSH_EVERY == 0:
+        session.flush()
+    if progress is not None:
+        progress(1)
+
+
+def _apply_native(session, loaded, report, dump, progress) -> None:
+    ids = sorted({c.incident_id for c, _ in loaded if c.incident_id is not None})
+    existing: dict[int, Incident] = {}
+    for offset in range(0, len(ids), 500):
+        stmt = (
+            sa.select(Incident)
+            .where(Incident.id.in_(ids[offset : offset + 500]))
+            .options(*incident_service.EAGER)
+        )
+        existing.update({incident.id: incident for incident in session.scalars(stmt)})
+    for done, (candidate, data) in enumerate(loaded, start=1):
+        incident = existing.get(candidate.incident_id) if candidate.incident_id is not None else None
+        if incident is not None and incident.deleted_at is not None:
+            report.errors.append(
+                RowError(candidate.row, "id", f"Incident {incident.id} was deleted; restore it first.")
+            )
+        elif (
+            incident is not None
+            and candidate.expected_revision is not None
+            and candidate.expected_revision != incident.revision
+        ):
+            report.errors.append(
+                RowError(
+                    candidate.row,
+                    "revision",
+                    f"Incident {incident.id} is at revision {incident.revision}, this row was exported at "
+                    f"revision {candidate.expected_revision}: export it again so that no newer change "
+                    "is overwritten.",
+                )
+            )
+        else:
+            # An id this database does not know (a file from another instance, or an empty
+            # database) creates a new incident: ids are assigned by the server.
+            _write(session, incident, data, report, dump)
+        _tick(session, done, progress)
+
+
+def _stop_chains(loaded: list[tuple[Candidate, dict]]) -> list[list[tuple[Candidate, dict]]]:
+    """Group the rows that are one incident re-issued in later yearly sheets.
+
+    Rows are taken in count_year order; a row joins the chain of an earlier-year row with the
+    same key (preferring the same area, else the only such chain). Rows of the same year that
+    share a key stay separate: different districts cut off the same day.
+    """
+    chains: list[list[tuple[Candidate, dict]]] = []
+    by_key: dict[tuple, list[list[tuple[Candidate, dict]]]] = {}
+    for candidate, data in sorted(loaded, key=lambda item: (item[0].count_year, item[0].row)):
+        key, area = _key(data), _area(data.get("area"))
+        open_chains = [c for c in by_key.get(key, []) if c[-1][0].count_year < candidate.count_year]
+        same_area = [c for c in open_chains if _area(c[-1][1].get("area")) == area]
+        chain = same_area[0] if same_area else (open_chains[0] if len(open_chains) == 1 else None)
+        if chain is None:
+            chain = []
+            chains.append(chain)
+            by_key.setdefault(key, []).append(chain)
+        chain.append((candidate, data))
+    return chains
+
+
+def _apply_stop(session, loaded, report, dump, progress) -> None:
+    """Each incident once, with its latest sheet's row (later sheets win); matched to the
+    database by key and area, so importing the same file again changes nothing."""
+    existing = _stop_existing(session, loaded)
+    chains = _stop_chains(loaded)
+    chains_per_key: dict[tuple, int] = {}
+    for chain in chains:
+        chains_per_key[_key(chain[-1][1])] = chains_per_key.get(_key(chain[-1][1]), 0) + 1
+    claimed: set[int] = set()
+    for done, chain in enumerate(chains, start=1):
+        data = chain[-1][1]
+        key = _key(data)
+        areas = {_area(member.get("area")) for _, member in chain}
+        pool = [i for i in existing.get(key, []) if i.id not in claimed]
+        same_area = [i for i in pool if _area(i.area) in areas]
+        only_one = len(pool) == 1 and len(existing[key]) == 1 and chains_per_key[key] == 1
+        target = same_area[0] if same_area else (pool[0] if only_one else None)
+        if target is not None:
+            claimed.add(target.id)
+        _write(session, target, data, report, dump)
+        report.merged += len(chain) - 1
+        _tick(session, done, progress)

@@ -1,0 +1,55 @@
+"""Aggregates over incidents, computed by the database in one grouped query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.models import Incident, IncidentPlatform, IncidentShutdownType
+from app.services.incidents import duration_expr, filter_conditions
+
+GROUPS = ("country", "year", "platform", "shutdown_type", "actual_cause", "official_justification")
+
+
+def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def stats(session: Session, group_by: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per group: incidents, ongoing ones, incident-days, acknowledged ones, ones in court.
+
+    An incident naming two platforms (or two shutdown types) counts in both groups.
+    """
+    if group_by == "year":
+        group = sa.extract("year", Incident.start_date)
+    elif group_by == "platform":
+        group = IncidentPlatform.platform_slug
+    elif group_by == "shutdown_type":
+        group = IncidentShutdownType.shutdown_type
+    else:
+        group = getattr(Incident, group_by)
+    group = group.label("group")
+    stmt = sa.select(
+        group,
+        sa.func.count(Incident.id).label("incidents"),
+        _count_if(Incident.status == "ongoing").label("ongoing"),
+        sa.func.coalesce(sa.func.sum(duration_expr()), 0).label("incident_days"),
+        _count_if(Incident.acknowledgement_status == "acknowledged").label("acknowledged"),
+        _count_if(Incident.litigation_status != "none").label("in_court"),
+        _count_if(Incident.litigation_status == "pending").label("in_court_pending"),
+    )
+    if group_by == "platform":
+        stmt = stmt.select_from(Incident).join(IncidentPlatform)
+    elif group_by == "shutdown_type":
+        stmt = stmt.select_from(Incident).join(IncidentShutdownType)
+    stmt = (
+        stmt.where(Incident.deleted_at.is_(None), *filter_conditions(args))
+        .group_by(group)
+        .order_by(sa.desc("incidents"), group)
+    )
+    return [
+        {**row._asdict(), "group": int(row.group) if group_by == "year" else row.group}
+        for row in session.execute(stmt)
+    ]
