@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.engine import Engine
@@ -50,9 +51,17 @@ class UtcDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
+def _json_dumps(value: object) -> str:
+    # orjson: several times faster than json.dumps for the revision documents of a bulk import.
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -74,7 +83,7 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
             conn.exec_driver_sql("BEGIN" if _is_read_request() else "BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_OPTIONS)
 
 
 def _is_read_request() -> bool:

@@ -11,6 +11,7 @@ import pycountry
 
 from app.db import db
 from app.services import platforms as platform_service
+from app.services.documents import country_name  # noqa: F401  (re-exported)
 
 EARLIEST_DATE = date(1990, 1, 1)
 # Hearings and planned shutdowns can be announced ahead; beyond this a date is a typo.
@@ -72,14 +73,6 @@ class CountryCode(Str):
         if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
             raise ma.ValidationError(f"Unknown country code '{code[:10]}': use ISO 3166-1 alpha-2, e.g. PK.")
         return code
-
-
-def country_name(code: str | None) -> str | None:
-    country = pycountry.countries.get(alpha_2=code) if code else None
-    if country is None:
-        return None
-    # pycountry's common_name is the short form people use ("Iran", not "Iran, Islamic Republic of").
-    return getattr(country, "common_name", None) or country.name
 
 
 class PlatformSlug(Str):

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from app.models import (
@@ -240,7 +241,9 @@ def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -
         keep.append(child)
     # Existing records in id order, new ones after them (they get the next ids): the GET order.
     keep.sort(key=lambda child: (child.id is None, child.id or 0))
-    if keep != list(collection):
+    if not collection:
+        collection.extend(keep)
+    elif keep != list(collection):
         collection[:] = keep
 
 
@@ -300,7 +303,9 @@ def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = 
 def create_incident(session: Session, data: dict[str, Any]) -> Incident:
     # Every collection starts loaded and empty: left unset, each would be lazy-loaded (one
     # query and an autoflush per collection) when the revision snapshot reads it at commit.
-    incident = Incident(telcos=[], **{name: [] for name in COLLECTIONS})
+    incident = Incident(telcos=[])
+    for name in COLLECTIONS:
+        set_committed_value(incident, name, [])
     apply_document(incident, data)
     session.add(incident)
     revisions.record(session, incident, "create")

@@ -12,8 +12,8 @@ being rejected, and `unspecified` for service-based restrictions whose sources n
 A platform already in the table (an administrator may have added e.g. `grindr` through
 POST /api/v1/platforms before this migration) is left as it is: a slug that is already taken as
 a slug or alias is skipped, and an alias already taken is left out. The downgrade removes only
-the rows this migration inserted (its slugs with its `created_at`); it fails, rather than delete
-data, while incidents still reference one of them.
+the rows this migration inserted (its slugs with its `created_at`) that no incident names; the
+ones still in use stay, so a downgrade never fails and never loses incident data.
 """
 
 from __future__ import annotations
@@ -96,4 +96,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(platforms.delete().where(platforms.c.slug.in_(SLUGS), platforms.c.created_at == CREATED))
+    # Platforms that incidents still name stay: a downgrade must never fail or lose incident
+    # data, and an extra vocabulary entry is harmless to the older schema.
+    in_use = sa.select(sa.table("incident_platforms", sa.column("platform_slug")).c.platform_slug)
+    op.execute(
+        platforms.delete().where(
+            platforms.c.slug.in_(SLUGS), platforms.c.created_at == CREATED, platforms.c.slug.not_in(in_use)
+        )
+    )

