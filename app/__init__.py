@@ -81,7 +81,8 @@ def _require_json_body():
             )
 
 
-MULTIPART_ENDPOINTS: set[str] = set()
+# Endpoints whose body is a multipart file upload rather than JSON.
+MULTIPART_ENDPOINTS = {"bulk.IncidentsImportViews"}
 
 
 def _security_headers(response):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -124,9 +126,7 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
     with open(file, encoding="utf-8-sig", newline="") as handle:
         lines = handle.readlines()
     schema = IncidentSchema()
-    with click.progressbar(
-        length=max(len(lines) - 1, 1), label="Importing", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=max(len(lines) - 1, 1), label="Importing", file=sys.stderr) as bar:
         report = importer.run_import(
             session,
             lines,

@@ -10,7 +10,7 @@ from flask_limiter.util import get_remote_address
 from app.extensions import caller_or_none
 
 # Endpoints that move many rows at once get the stricter "bulk" limit.
-BULK_ENDPOINTS: set[str] = set()
+BULK_ENDPOINTS = {"bulk.IncidentsCsvViews", "bulk.IncidentsImportViews"}
 EXEMPT_BLUEPRINTS = ("health", "docs", "api-docs")
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import engine_from_config, pool
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from app.config import normalize_database_url
 from app.db import Base, UtcDateTime
+from app.services.migrations import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -57,6 +58,7 @@ def _run(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -20,7 +20,9 @@ def test_single_head():
 def test_models_match_migrations(app, database_url):
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": migrations.include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []

@@ -35,17 +35,21 @@ class Incident(Base):
     description: Mapped[str | None] = mapped_column(sa.Text)
     country: Mapped[str] = mapped_column(sa.String(2))
     area: Mapped[str | None] = mapped_column(sa.String(500))
-    scope: Mapped[str] = mapped_column(_enum(vocab.SCOPES, "scope"), default="unknown")
+    scope: Mapped[str] = mapped_column(_enum(vocab.SCOPES, "scope"), default="unknown", index=True)
     start_date: Mapped[date] = mapped_column(sa.Date)
     start_date_estimated: Mapped[bool] = mapped_column(default=False)
     end_date: Mapped[date | None] = mapped_column(sa.Date, index=True)
     status: Mapped[str] = mapped_column(_enum(vocab.STATUSES, "status"), index=True)
-    ordered_by: Mapped[str] = mapped_column(_enum(vocab.ORDERED_BY, "ordered_by"), default="unknown")
+    ordered_by: Mapped[str] = mapped_column(
+        _enum(vocab.ORDERED_BY, "ordered_by"), default="unknown", index=True
+    )
     decision_maker: Mapped[str | None] = mapped_column(sa.String(500))
-    actual_cause: Mapped[str] = mapped_column(_enum(vocab.ACTUAL_CAUSES, "actual_cause"), default="unknown")
+    actual_cause: Mapped[str] = mapped_column(
+        _enum(vocab.ACTUAL_CAUSES, "actual_cause"), default="unknown", index=True
+    )
     actual_cause_details: Mapped[str | None] = mapped_column(sa.Text)
     official_justification: Mapped[str] = mapped_column(
-        _enum(vocab.JUSTIFICATIONS, "official_justification"), default="unknown"
+        _enum(vocab.JUSTIFICATIONS, "official_justification"), default="unknown", index=True
     )
     justification_details: Mapped[str | None] = mapped_column(sa.Text)
     legal_basis: Mapped[str] = mapped_column(_enum(vocab.TRI_STATE, "legal_basis"), default="unknown")

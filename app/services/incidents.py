@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.models.incident import today_utc
 from app.services import revisions
-from app.services.sqlfunc import days_between
+from app.services.sqlfunc import days_between, search_tokens, search_words, text_match, text_rank
 
 # Loaded with every incident, one query per relationship whatever the page size.
 EAGER = (
@@ -99,6 +99,9 @@ def duration_expr() -> sa.ColumnElement[int]:
     return days_between(Incident.start_date, end) + 1
 
 
+# Only these can be empty; NULLS LAST on a NOT NULL key would stop PostgreSQL walking its index.
+NULLABLE_SORTS = ("end_date", "duration_days")
+
 SORTS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
     "start_date": lambda: Incident.start_date,
     "end_date": lambda: Incident.end_date,
@@ -106,6 +109,9 @@ SORTS: dict[str, Callable[[], sa.ColumnElement[Any]]] = {
     "updated_at": lambda: Incident.updated_at,
     "country": lambda: Incident.country,
 }
+
+
+SEARCHED_COLUMNS = (Incident.title, Incident.description, Incident.area, Incident.decision_maker)
 
 
 def _any_of(relationship, column, values: Iterable[Any]) -> sa.ColumnElement[bool]:
@@ -156,36 +162,39 @@ def filter_conditions(args: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
     if args.get("updated_since"):
         conditions.append(Incident.updated_at >= args["updated_since"])
     if args.get("q"):
-        text = args["q"]
-        conditions.append(
-            sa.or_(
-                *(
-                    column.icontains(text, autoescape=True)
-                    for column in (
-                        Incident.title,
-                        Incident.description,
-                        Incident.area,
-                        Incident.decision_maker,
-                    )
-                )
+        tokens = search_tokens(args["q"])
+        if tokens:
+            conditions.append(text_match(search_words(tokens)))
+        else:
+            # Only punctuation (say "%"): no word to look up in the index, so a plain scan.
+            conditions.append(
+                sa.or_(*(column.icontains(args["q"], autoescape=True) for column in SEARCHED_COLUMNS))
             )
-        )
     return conditions
 
 
-def order_clauses(sort: str) -> list[sa.ColumnElement[Any]]:
+def order_clauses(sort: str | None, q: str | None = None) -> list[sa.ColumnElement[Any]]:
+    """The sort asked for; without one, by relevance to `q` when searching, else newest first."""
+    if sort is None:
+        tokens = search_tokens(q) if q else []
+        if tokens:
+            return [text_rank(search_words(tokens)).asc(), Incident.start_date.desc(), Incident.id.desc()]
+        sort = "-start_date"
     descending = sort.startswith("-")
-    key = SORTS[sort.lstrip("-")]()
-    if descending:
-        return [key.desc().nulls_last(), Incident.id.desc()]
-    return [key.asc().nulls_last(), Incident.id.asc()]
+    name = sort.lstrip("-")
+    key = SORTS[name]()
+    ordered = key.desc() if descending else key.asc()
+    if name in NULLABLE_SORTS:
+        # Empty values last in both directions, on both databases (their defaults differ).
+        ordered = ordered.nulls_last()
+    return [ordered, Incident.id.desc() if descending else Incident.id.asc()]
 
 
 def list_incidents(args: dict[str, Any]) -> sa.Select:
     return (
         sa.select(Incident)
         .where(Incident.deleted_at.is_(None), *filter_conditions(args))
-        .order_by(*order_clauses(args.get("sort") or "-start_date"))
+        .order_by(*order_clauses(args.get("sort"), args.get("q")))
         .options(*EAGER)
     )
 

@@ -314,12 +314,18 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
     )
     q = Str(
         validate=[ma.validate.Length(min=1, max=200)],
-        metadata=_d("Case-insensitive text search in title, description, area and decision maker."),
+        metadata=_d(
+            "Full-text search in title, description, area and decision maker: case-insensitive, "
+            "every word must appear, each as a word or the start of one (`protest` finds "
+            "`protesters`). Without `sort`, results come by relevance."
+        ),
     )
     sort = Enum(
         vocab.INCIDENT_SORTS,
-        load_default="-start_date",
-        metadata=_d("Sort key; `-` for descending. Ties are broken by id."),
+        metadata=_d(
+            "Sort key; `-` for descending. Ties are broken by id. Default `-start_date` "
+            "(by relevance when `q` is given)."
+        ),
     )
 
     @ma.validates_schema
