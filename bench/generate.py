@@ -441,7 +441,8 @@ def generate_csv(size: int, rebuild: bool = False) -> Path:
         json.dumps({"rows": size, "profile": profile["source"], "templates": len(profile["templates"])})
     )
     log(
-        f"generated {path.name}: {size} incidents from {profile['source']} in {time.perf_counter() - started:.1f}s"
+        f"generated {path.name}: {size} incidents from {profile['source']} "
+        f"in {time.perf_counter() - started:.1f}s"
     )
     return path
 

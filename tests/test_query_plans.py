@@ -7,7 +7,6 @@ sequential scans off to ask "could an index serve this?", which is what matters 
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from app.db import db
 from app.services import incidents as incident_service

@@ -32,9 +32,9 @@ OLD = "old.title, old.description, old.area, old.decision_maker"
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "ALTER TABLE incidents ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (to_tsvector('simple', "
-            "coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(area, '') || ' ' || "
-            "coalesce(decision_maker, ''))) STORED"
+            "ALTER TABLE incidents ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
+            "(to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || "
+            "coalesce(area, '') || ' ' || coalesce(decision_maker, ''))) STORED"
         )
         op.execute("CREATE INDEX ix_incidents_search_vector ON incidents USING gin (search_vector)")
         return

@@ -9,7 +9,6 @@ The scope, ordered_by, actual_cause and official_justification filters had no in
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
