@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.models import Incident
-from app.services import csv_format, revisions, stop_format
+from app.services import bulk, csv_format, revisions, stop_format
 from app.services import incidents as incident_service
 from app.services import platforms as platform_service
 from app.services.stop_format import RowError
@@ -28,6 +28,7 @@ ON_ERROR = ("abort", "skip")
 NATIVE_IGNORED = {name for name, kind in csv_format.COLUMNS if kind == "derived"} | {"source_urls"}
 NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
 FLUSH_EVERY = 500
+CREATE_BATCH = 1000
 
 
 @dataclass
@@ -261,13 +262,34 @@ def run_import(
     return report
 
 
+class _Creates:
+    """New incidents, written in batches by `bulk.bulk_create` (Core INSERTs)."""
+
+    def __init__(self, session: Session, dump: Dumper) -> None:
+        self.session, self.dump, self.pending = session, dump, []
+
+    def add(self, data: dict) -> None:
+        self.pending.append(data)
+        if len(self.pending) >= CREATE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        bulk.bulk_create(self.session, self.pending, self.dump)
+        self.pending = []
+
+
 def _write(
-    session: Session, incident: Incident | None, data: dict, report: ImportReport, dump: Dumper
-) -> Incident:
+    session: Session,
+    incident: Incident | None,
+    data: dict,
+    report: ImportReport,
+    dump: Dumper,
+    creates: _Creates,
+) -> None:
     if incident is None:
-        incident = incident_service.create_incident(session, data)
+        creates.add(data)
         report.created += 1
-        return incident
+        return
     before = dump(incident)
     incident_service.apply_document(incident, data)
     if dump(incident) == before:
@@ -275,7 +297,6 @@ def _write(
     else:
         revisions.record(session, incident, "update", before)
         report.updated += 1
-    return incident
 
 
 def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -> None:
@@ -286,6 +307,7 @@ def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -
 
 
 def _apply_native(session, loaded, report, dump, progress) -> None:
+    creates = _Creates(session, dump)
     ids = sorted({c.incident_id for c, _ in loaded if c.incident_id is not None})
     existing: dict[int, Incident] = {}
     for offset in range(0, len(ids), 500):
@@ -318,8 +340,9 @@ def _apply_native(session, loaded, report, dump, progress) -> None:
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
-            _write(session, incident, data, report, dump)
+            _write(session, incident, data, report, dump, creates)
         _tick(session, done, progress)
+    creates.flush()
 
 
 def _stop_chains(loaded: list[tuple[Candidate, dict]]) -> list[list[tuple[Candidate, dict]]]:
@@ -348,6 +371,7 @@ def _apply_stop(session, loaded, report, dump, progress) -> None:
     """Each incident once, with its latest sheet's row (later sheets win); matched to the
     database by key and area, so importing the same file again changes nothing."""
     existing = _stop_existing(session, loaded)
+    creates = _Creates(session, dump)
     chains = _stop_chains(loaded)
     chains_per_key: dict[tuple, int] = {}
     for chain in chains:
@@ -363,6 +387,7 @@ def _apply_stop(session, loaded, report, dump, progress) -> None:
         target = same_area[0] if same_area else (pool[0] if only_one else None)
         if target is not None:
             claimed.add(target.id)
-        _write(session, target, data, report, dump)
+        _write(session, target, data, report, dump, creates)
         report.merged += len(chain) - 1
         _tick(session, done, progress)
+    creates.flush()
