@@ -339,6 +339,7 @@ class Api(BaseApi):
             "IF_NONE_MATCH",
             "header",
             {
+                "name": "If-None-Match",
                 "description": 'An ETag you hold (weak `W/"…"` accepted): 304 when it is still current.',
                 "schema": {"type": "string"},
             },
@@ -353,6 +354,7 @@ class Api(BaseApi):
             "IF_MATCH",
             "header",
             {
+                "name": "If-Match",
                 "required": True,
                 "description": "The incident's current ETag, as returned by GET "
                 "/api/v1/incidents/{incident_id} (or the `Incident-ETag` header of your last write "

@@ -80,3 +80,14 @@ def test_writes_document_preconditions(live_spec):
         operation = live_spec["paths"]["/api/v1/incidents/{incident_id}"][method]
         assert {"412", "428", "404", "422"} <= set(operation["responses"])
         assert {"$ref": "#/components/parameters/IF_MATCH"} in operation["parameters"]
+
+
+def test_header_parameters_have_http_header_names(live_spec):
+    """`IF_MATCH` would be dropped by servers (underscores) and Swagger UI would send it as is."""
+    parameters = live_spec["components"]["parameters"]
+    assert parameters["IF_MATCH"]["name"] == "If-Match"
+    assert parameters["IF_NONE_MATCH"]["name"] == "If-None-Match"
+    for path, method, operation in _operations(live_spec):
+        for parameter in operation.get("parameters", []):
+            if isinstance(parameter, dict) and parameter.get("in") == "header":
+                assert "_" not in parameter["name"], f"{method} {path}: {parameter['name']}"
