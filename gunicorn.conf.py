@@ -9,3 +9,5 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 accesslog = "-"
+# No shared ~/.gunicorn/gunicorn.ctl: two servers on one machine must not fight over it.
+control_socket_disable = True

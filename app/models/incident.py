@@ -21,6 +21,19 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
+def duration_days(start: date, end: date | None, status: str) -> int | None:
+    """Inclusive days from start to end (to today while ongoing); None when the end is unknown."""
+    if end is None:
+        if status != "ongoing":
+            return None
+        end = today_utc()
+    return max((end - start).days + 1, 0)
+
+
+def delay_days(start: date, acknowledged_on: date | None) -> int | None:
+    return None if acknowledged_on is None else (acknowledged_on - start).days
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
@@ -118,19 +131,11 @@ class Incident(Base):
 
     @property
     def duration_days(self) -> int | None:
-        if self.end_date is not None:
-            end = self.end_date
-        elif self.status == "ongoing":
-            end = today_utc()
-        else:
-            return None
-        return max((end - self.start_date).days + 1, 0)
+        return duration_days(self.start_date, self.end_date, self.status)
 
     @property
     def acknowledgement_delay_days(self) -> int | None:
-        if self.acknowledged_on is None:
-            return None
-        return (self.acknowledged_on - self.start_date).days
+        return delay_days(self.start_date, self.acknowledged_on)
 
     def refresh_derived(self) -> None:
         """Recompute the fields that summarise the child records."""

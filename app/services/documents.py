@@ -1,20 +1,41 @@
 """The incident document as the API shows it, built by hand for speed.
 
-marshmallow's dump costs about a millisecond per incident with its children; lists of 500,
-exports of a million rows and the revision snapshot of every imported row cannot afford that.
-`IncidentSchema` stays the contract (validation, OpenAPI); its dump of an Incident calls this
-function, and a test proves both give the same document.
+marshmallow's dump and the ORM's object loading cost about a millisecond per incident with
+its children; pages of 500, exports of a million rows and the revision snapshot of every
+imported row cannot afford that. `IncidentSchema` stays the contract (validation, OpenAPI);
+its dump calls `incident_document`, and a test proves both give the same document.
+
+Reads go further: `documents_for_rows` builds the documents of a page straight from Core rows
+(one query per child table for the whole page), without creating ORM objects at all.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 import pycountry
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from app.models import Incident
+from app.models import (
+    Acknowledgement,
+    Incident,
+    IncidentAsn,
+    IncidentNetwork,
+    IncidentPlatform,
+    IncidentShutdownType,
+    LegalCase,
+    Source,
+)
+from app.models.incident import delay_days, duration_days
+
+
+class IncidentDocument(dict):
+    """A finished incident document: the schema passes it through as it is."""
 
 
 @lru_cache(maxsize=512)
@@ -34,83 +55,154 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def incident_document(incident: Incident) -> dict[str, Any]:
+def _acknowledgement(a: Any) -> dict[str, Any]:
     return {
-        "id": incident.id,
-        "title": incident.title,
-        "description": incident.description,
-        "country": incident.country,
-        "country_name": country_name(incident.country),
-        "area": incident.area,
-        "scope": incident.scope,
-        "shutdown_types": [row.shutdown_type for row in incident.shutdown_type_rows],
-        "networks": [row.network for row in incident.network_rows],
-        "platforms": [row.platform_slug for row in incident.platform_rows],
-        "start_date": _day(incident.start_date),
-        "start_date_estimated": incident.start_date_estimated,
-        "end_date": _day(incident.end_date),
-        "status": incident.status,
-        "duration_days": incident.duration_days,
-        "ordered_by": incident.ordered_by,
-        "decision_maker": incident.decision_maker,
-        "actual_cause": incident.actual_cause,
-        "actual_cause_details": incident.actual_cause_details,
-        "official_justification": incident.official_justification,
-        "justification_details": incident.justification_details,
-        "legal_basis": incident.legal_basis,
-        "legal_basis_details": incident.legal_basis_details,
-        "election_related": incident.election_related,
-        "violence_reported": incident.violence_reported,
-        "human_rights_abuse_reported": incident.human_rights_abuse_reported,
-        "asns": [row.asn for row in incident.asn_rows],
-        "telcos": list(incident.telcos or ()),
-        "acknowledgement_status": incident.acknowledgement_status,
-        "acknowledged_on": _day(incident.acknowledged_on),
-        "acknowledgement_delay_days": incident.acknowledgement_delay_days,
-        "litigation_status": incident.litigation_status,
-        "acknowledgements": [
-            {
-                "id": a.id,
-                "actor": a.actor,
-                "actor_type": a.actor_type,
-                "stance": a.stance,
-                "date": _day(a.date),
-                "channel": a.channel,
-                "justification": a.justification,
-                "quote": a.quote,
-                "source_url": a.source_url,
-            }
-            for a in incident.acknowledgements
-        ],
-        "legal_cases": [
-            {
-                "id": c.id,
-                "court": c.court,
-                "case_number": c.case_number,
-                "filed_on": _day(c.filed_on),
-                "petitioners": c.petitioners,
-                "respondents": c.respondents,
-                "status": c.status,
-                "ruling_on": _day(c.ruling_on),
-                "ruling_summary": c.ruling_summary,
-                "next_hearing_on": _day(c.next_hearing_on),
-                "source_url": c.source_url,
-            }
-            for c in incident.legal_cases
-        ],
-        "sources": [
-            {
-                "id": s.id,
-                "url": s.url,
-                "title": s.title,
-                "publisher": s.publisher,
-                "published_on": _day(s.published_on),
-                "kind": s.kind,
-                "archived_url": s.archived_url,
-            }
-            for s in incident.sources
-        ],
-        "created_at": timestamp(incident.created_at),
-        "updated_at": timestamp(incident.updated_at),
-        "revision": incident.revision,
+        "id": a.id,
+        "actor": a.actor,
+        "actor_type": a.actor_type,
+        "stance": a.stance,
+        "date": _day(a.date),
+        "channel": a.channel,
+        "justification": a.justification,
+        "quote": a.quote,
+        "source_url": a.source_url,
     }
+
+
+def _legal_case(c: Any) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "court": c.court,
+        "case_number": c.case_number,
+        "filed_on": _day(c.filed_on),
+        "petitioners": c.petitioners,
+        "respondents": c.respondents,
+        "status": c.status,
+        "ruling_on": _day(c.ruling_on),
+        "ruling_summary": c.ruling_summary,
+        "next_hearing_on": _day(c.next_hearing_on),
+        "source_url": c.source_url,
+    }
+
+
+def _source(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "url": s.url,
+        "title": s.title,
+        "publisher": s.publisher,
+        "published_on": _day(s.published_on),
+        "kind": s.kind,
+        "archived_url": s.archived_url,
+    }
+
+
+def build_document(
+    incident: Any,
+    *,
+    shutdown_types: list[str],
+    networks: list[str],
+    platforms: list[str],
+    asns: list[int],
+    acknowledgements: Iterable[Any],
+    legal_cases: Iterable[Any],
+    sources: Iterable[Any],
+) -> IncidentDocument:
+    """`incident`: anything with the incident's columns as attributes (ORM object or Core row)."""
+    return IncidentDocument(
+        id=incident.id,
+        title=incident.title,
+        description=incident.description,
+        country=incident.country,
+        country_name=country_name(incident.country),
+        area=incident.area,
+        scope=incident.scope,
+        shutdown_types=shutdown_types,
+        networks=networks,
+        platforms=platforms,
+        start_date=_day(incident.start_date),
+        start_date_estimated=incident.start_date_estimated,
+        end_date=_day(incident.end_date),
+        status=incident.status,
+        duration_days=duration_days(incident.start_date, incident.end_date, incident.status),
+        ordered_by=incident.ordered_by,
+        decision_maker=incident.decision_maker,
+        actual_cause=incident.actual_cause,
+        actual_cause_details=incident.actual_cause_details,
+        official_justification=incident.official_justification,
+        justification_details=incident.justification_details,
+        legal_basis=incident.legal_basis,
+        legal_basis_details=incident.legal_basis_details,
+        election_related=incident.election_related,
+        violence_reported=incident.violence_reported,
+        human_rights_abuse_reported=incident.human_rights_abuse_reported,
+        asns=asns,
+        telcos=list(incident.telcos or ()),
+        acknowledgement_status=incident.acknowledgement_status,
+        acknowledged_on=_day(incident.acknowledged_on),
+        acknowledgement_delay_days=delay_days(incident.start_date, incident.acknowledged_on),
+        litigation_status=incident.litigation_status,
+        acknowledgements=[_acknowledgement(a) for a in acknowledgements],
+        legal_cases=[_legal_case(c) for c in legal_cases],
+        sources=[_source(s) for s in sources],
+        created_at=timestamp(incident.created_at),
+        updated_at=timestamp(incident.updated_at),
+        revision=incident.revision,
+    )
+
+
+def incident_document(incident: Incident) -> IncidentDocument:
+    """The document of a loaded ORM incident."""
+    return build_document(
+        incident,
+        shutdown_types=[row.shutdown_type for row in incident.shutdown_type_rows],
+        networks=[row.network for row in incident.network_rows],
+        platforms=[row.platform_slug for row in incident.platform_rows],
+        asns=[row.asn for row in incident.asn_rows],
+        acknowledgements=incident.acknowledgements,
+        legal_cases=incident.legal_cases,
+        sources=incident.sources,
+    )
+
+
+# (document field, table, value column): ordered like the ORM relationships.
+VALUE_LISTS = (
+    ("shutdown_types", IncidentShutdownType.__table__, "shutdown_type"),
+    ("networks", IncidentNetwork.__table__, "network"),
+    ("platforms", IncidentPlatform.__table__, "platform_slug"),
+    ("asns", IncidentAsn.__table__, "asn"),
+)
+CHILD_TABLES = (
+    ("acknowledgements", Acknowledgement.__table__),
+    ("legal_cases", LegalCase.__table__),
+    ("sources", Source.__table__),
+)
+
+
+def documents_for_rows(session: Session, rows: Sequence[Any]) -> list[IncidentDocument]:
+    """Documents of incident rows (Core rows of the incidents table), in their order: one query
+    per child table for all of them, no ORM objects."""
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    lists: dict[str, dict[int, list[Any]]] = {}
+    for field, table, column in VALUE_LISTS:
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        statement = (
+            sa.select(table.c.incident_id, table.c[column])
+            .where(table.c.incident_id.in_(ids))
+            .order_by(table.c.incident_id, table.c[column])
+        )
+        for incident_id, value in session.execute(statement):
+            grouped[incident_id].append(value)
+        lists[field] = grouped
+    for field, table in CHILD_TABLES:
+        grouped = defaultdict(list)
+        statement = sa.select(table).where(table.c.incident_id.in_(ids)).order_by(table.c.id)
+        for child in session.execute(statement):
+            grouped[child.incident_id].append(child)
+        lists[field] = grouped
+    empty: list[Any] = []
+    return [
+        build_document(row, **{field: lists[field].get(row.id, empty) for field in lists}) for row in rows
+    ]

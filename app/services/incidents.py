@@ -85,8 +85,14 @@ def incident_rule_errors(values: dict[str, Any]) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- reads
 
 
-def get_incident(session: Session, incident_id: int) -> Incident | None:
-    return session.scalars(sa.select(Incident).where(Incident.id == incident_id).options(*EAGER)).first()
+def get_incident(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
+    """One incident with its children. `for_update` locks its row (PostgreSQL) until commit, so two
+    writers holding the same ETag are serialised and the second one sees the new revision (412)
+    instead of both passing the check; SQLite writers are already serialised by BEGIN IMMEDIATE."""
+    statement = sa.select(Incident).where(Incident.id == incident_id).options(*EAGER)
+    if for_update:
+        statement = statement.with_for_update(of=Incident)
+    return session.scalars(statement).first()
 
 
 def duration_expr() -> sa.ColumnElement[int]:
@@ -191,11 +197,12 @@ def order_clauses(sort: str | None, q: str | None = None) -> list[sa.ColumnEleme
 
 
 def list_incidents(args: dict[str, Any]) -> sa.Select:
+    """Rows of the incidents table (Core, not ORM objects), filtered and in a total order; turn
+    them into documents with `documents.documents_for_rows`."""
     return (
-        sa.select(Incident)
+        sa.select(Incident.__table__)
         .where(Incident.deleted_at.is_(None), *filter_conditions(args))
         .order_by(*order_clauses(args.get("sort"), args.get("q")))
-        .options(*EAGER)
     )
 
 

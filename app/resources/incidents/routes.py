@@ -19,6 +19,7 @@ from app.resources.incidents.schemas import (
 )
 from app.services import incidents as incident_service
 from app.services import revisions
+from app.services.documents import documents_for_rows
 
 blp = Blueprint(
     "incidents",
@@ -31,17 +32,28 @@ blp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-def find_incident_or_404(incident_id: int) -> Incident:
-    """The incident, deleted or not."""
-    incident = incident_service.get_incident(db.session, incident_id) if incident_id <= MAX_ID else None
+class IncidentPage(SelectPage):
+    """A page of incident documents built from Core rows (a fixed number of queries per page)."""
+
+    def convert(self, result):
+        return documents_for_rows(db.session, result.all())
+
+
+def find_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:
+    """The incident, deleted or not (locked for the transaction when about to be written)."""
+    incident = (
+        incident_service.get_incident(db.session, incident_id, for_update=for_update)
+        if incident_id <= MAX_ID
+        else None
+    )
     if incident is None:
         abort(404, message=f"Incident {incident_id} does not exist.")
     return incident
 
 
-def get_incident_or_404(incident_id: int) -> Incident:
+def get_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:
     """A live incident: 404 when it never existed, 410 when it was deleted."""
-    incident = find_incident_or_404(incident_id)
+    incident = find_incident_or_404(incident_id, for_update=for_update)
     if incident.deleted_at is not None:
         abort(
             410,
@@ -53,7 +65,7 @@ def get_incident_or_404(incident_id: int) -> Incident:
 
 def load_for_write(incident_id: int) -> tuple[Incident, dict[str, Any]]:
     """A live incident and its current document, after checking If-Match against it."""
-    incident = get_incident_or_404(incident_id)
+    incident = get_incident_or_404(incident_id, for_update=True)
     before = IncidentSchema().dump(incident)
     blp.check_etag(before)
     return incident, before
@@ -73,7 +85,7 @@ class IncidentsViews(MethodView):
     @blp.etag
     @blp.arguments(IncidentQueryArgsSchema, location="query")
     @blp.response(200, IncidentSchema(many=True))
-    @blp.paginate(SelectPage, page_size=50, max_page_size=500)
+    @blp.paginate(IncidentPage, page_size=50, max_page_size=500)
     @blp.documents(400)
     def get(self, args: dict[str, Any]):
         """List incidents
@@ -160,7 +172,7 @@ class IncidentRestoreViews(MethodView):
 
         Brings it back exactly as it was when deleted (with one more revision).
         """
-        incident = find_incident_or_404(incident_id)
+        incident = find_incident_or_404(incident_id, for_update=True)
         if incident.deleted_at is None:
             abort(409, message=f"Incident {incident_id} is not deleted.")
         incident_service.restore(db.session, incident)

@@ -23,7 +23,7 @@ from app.resources.fields import (
     Timestamp,
     country_name,
 )
-from app.services.documents import incident_document
+from app.services.documents import IncidentDocument, incident_document
 from app.services.incidents import incident_rule_errors
 
 F = ma.fields
@@ -262,10 +262,15 @@ class IncidentSchema(Schema):
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         """Incidents are dumped by the hand-written `incident_document` (same output, ~20× faster)."""
         many = self.many if many is None else many
-        if many and all(isinstance(item, Incident) for item in obj):
-            return [incident_document(item) for item in obj]
-        if not many and isinstance(obj, Incident) and not self.only and not self.exclude:
-            return incident_document(obj)
+        if not self.only and not self.exclude:
+            if many and all(isinstance(item, (Incident, IncidentDocument)) for item in obj):
+                return [
+                    item if isinstance(item, IncidentDocument) else incident_document(item) for item in obj
+                ]
+            if isinstance(obj, IncidentDocument):
+                return obj
+            if not many and isinstance(obj, Incident):
+                return incident_document(obj)
         return super().dump(obj, many=many)
 
     def marshmallow_dump(self, obj: Any) -> Any:

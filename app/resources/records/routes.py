@@ -47,7 +47,7 @@ def _child_blueprint(
     blp = Blueprint(name, __name__, url_prefix="/api/v1/incidents", description=description)
 
     def load_incident(incident_id: int):
-        incident = get_incident_or_404(incident_id)
+        incident = get_incident_or_404(incident_id, for_update=True)
         before = IncidentSchema().dump(incident)
         blp.check_incident_etag(before)
         return incident, before
