@@ -35,5 +35,8 @@ lint: $(VENV)/.installed-dev
 openapi: $(VENV)/.installed  ## regenerate openapi/openapi.json from the live app
 	DATABASE_URL=sqlite:// $(BIN)/flask openapi write --format json openapi/openapi.json
 
+bench:  ## benchmark against Datasette → bench/RESULTS.md (BENCH_QUICK=1 smoke run, BENCH_SIZES=… sizes)
+	$(PYTHON) bench/run.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

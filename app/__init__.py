@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_cors import CORS
+from flask_smorest import abort
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from app.config import Config, normalize_database_url
@@ -52,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         send_wildcard=True,
     )
     app.before_request(_refuse_key_in_url)
+    app.before_request(_refuse_unknown_query)
     app.before_request(_require_json_body)
     app.after_request(_security_headers)
 
@@ -66,12 +68,37 @@ KEY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "auth")
 
 def _refuse_key_in_url():
     """URLs end up in logs and browser history: a key there is refused, not used."""
-    if any(name in request.args for name in KEY_PARAMETERS):
+    try:
+        args = request.args
+    except UnicodeDecodeError as error:
+        raise BadRequest("The query string is not valid UTF-8: percent-encode it.") from error
+    if any(name in args for name in KEY_PARAMETERS):
         raise BadRequest("Send the API key in the `Authorization: Bearer <key>` header, never in the URL.")
+
+
+def _refuse_unknown_query():
+    """An operation without query parameters refuses any (a typo never passes silently); those
+    with parameters refuse unknown ones through their schema."""
+    if request.routing_exception is not None or not request.args or not request.path.startswith("/api/"):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    apidoc = getattr(method, "_apidoc", {})
+    takes_query = any(
+        parameter.get("in") == "query" for parameter in apidoc.get("arguments", {}).get("parameters", [])
+    )
+    allowed = {"page", "page_size"} if "pagination" in apidoc else set()
+    if takes_query:
+        return
+    unknown = [name for name in request.args if name not in allowed]
+    if unknown:
+        abort(422, errors={"query": {name: ["Unknown field."] for name in unknown}})
 
 
 def _require_json_body():
     """A body that is not JSON is a 415, not a confusing 'missing field' 422."""
+    if request.routing_exception is not None:
+        return  # 404 or 405 first: there is no operation to speak of
     if request.method in BODY_METHODS and request.path.startswith("/api/"):
         has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
         multipart = request.mimetype == "multipart/form-data" and request.endpoint in MULTIPART_ENDPOINTS

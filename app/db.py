@@ -114,6 +114,10 @@ class Database:
     def engine(self) -> Engine:
         return current_app.extensions["database"]["engine"]
 
+    def new_session(self) -> Session:
+        """A session of its own, for work that outlives the request (a streamed export)."""
+        return current_app.extensions["database"]["session_factory"]()
+
     @property
     def session(self) -> Session:
         if "db_session" not in g:

@@ -20,7 +20,8 @@ from flask_smorest import Page, abort
 from flask_smorest.etag import _get_etag_ctx
 from flask_smorest.exceptions import NotModified, PreconditionFailed, PreconditionRequired
 from flask_smorest.utils import prepare_response
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import (
     Conflict,
     HTTPException,
@@ -103,6 +104,10 @@ class QueryArgsSchema(ma.Schema):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation only; errors are built in handle_http_exception)."""
 
+    class Meta:
+        # RFC 9457 §3.2: problem types may add members (an import's counts, say).
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(
         metadata={
             "description": "URI identifying the problem type; `about:blank` when the HTTP status says it all."
@@ -111,13 +116,13 @@ class ProblemSchema(ma.Schema):
     title = ma.fields.String(metadata={"description": "Short summary of the problem type."})
     status = ma.fields.Integer(metadata={"description": "HTTP status code."})
     detail = ma.fields.String(metadata={"description": "What went wrong with this request."})
-    errors = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Dict(),
+    errors = ma.fields.Raw(
         metadata={
             "description": "Validation errors keyed by location (`json`, `query`, `headers`, "
             "`files`, `form`) and then by field name, e.g. "
-            '`{"query": {"country": ["Unknown country code \'XX\'."]}}`.'
+            '`{"query": {"country": ["Unknown country code \'XX\'."]}}` (a problem with a whole '
+            "body is under `_body`). An import lists its bad rows instead: "
+            '`[{"row": 3, "column": "country", "message": "…"}]`.'
         },
     )
 
@@ -146,6 +151,19 @@ class SelectPage(Page):
         return list(result.scalars())
 
 
+# --------------------------------------------------------------------------- parser
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser reading JSON with orjson: its depth limit (1,024) and number checks
+    turn a 10,000-deep or 5,000-digit body into a 400 instead of a RecursionError."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        return orjson.loads(req.get_data(cache=True))
+
+
 # --------------------------------------------------------------------------- blueprint
 
 
@@ -154,7 +172,7 @@ class Blueprint(BaseBlueprint):
 
     # unknown=None: each schema's Meta.unknown decides (RAISE), also for the query string,
     # where webargs would otherwise EXCLUDE unknown parameters.
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    ARGUMENTS_PARSER = Parser(unknown=None)
 
     def auth(self, role: str):
         """Require an API key of `role` (or higher); documents the bearer scheme, 401 and 403."""
@@ -238,7 +256,13 @@ class Blueprint(BaseBlueprint):
         return result, headers
 
     def _document_pagination_metadata(self, spec, resp_doc):
-        super()._document_pagination_metadata(spec, resp_doc)
+        resp_doc.setdefault("headers", {})
+        # A header value is a string: document it as one, holding JSON.
+        resp_doc["headers"][self.PAGINATION_HEADER_NAME] = {
+            "description": "JSON object with the totals: `total`, `total_pages`, `first_page`, "
+            "`last_page`, `page`, `previous_page`, `next_page`.",
+            "schema": {"type": "string"},
+        }
         resp_doc["headers"]["Link"] = {
             "description": "RFC 8288 links to the `first`, `prev`, `next` and `last` pages, "
             "with the same filters.",
@@ -387,7 +411,8 @@ class Api(BaseApi):
         }
         errors = data.get("errors") or data.get("messages")
         if errors:
-            errors = {location: _flatten_items(fields) for location, fields in errors.items()}
+            if isinstance(errors, dict):
+                errors = {location: _flatten_items(_by_field(fields)) for location, fields in errors.items()}
             body["errors"] = errors
             body["detail"] = data.get("message") or _summarise(errors)
         headers = {}
@@ -439,6 +464,12 @@ def _detail_for(error: HTTPException) -> str:
             405: f"{request.method} is not allowed on this URL.",
         }.get(error.code, http.HTTPStatus(error.code).description)
     return description
+
+
+def _by_field(fields: Any) -> Any:
+    """Messages about a whole location (`["Invalid JSON body."]`) go under `_body`, so that every
+    location maps field names to messages."""
+    return {"_body": fields} if isinstance(fields, list) else fields
 
 
 def _flatten_items(fields: Any) -> Any:

@@ -99,6 +99,8 @@ class Asn(ma.fields.Integer):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool):
             raise ma.ValidationError("Not a valid ASN.")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 17557.0 is an integer in JSON
         if isinstance(value, str):
             match = self._pattern.match(value.strip())
             if not match:
@@ -131,12 +133,24 @@ class Day(IsoDate):
         return day
 
 
-class HttpUrl(ma.fields.URL):
-    """An absolute http(s) URL (no javascript:, data: or file:)."""
+class HttpUrl(Str):
+    """An absolute http(s) URL (no javascript:, data: or file:), at most 2,000 characters.
+
+    Validated by exactly the pattern the OpenAPI document publishes, so that a client (or a
+    fuzzer) reading the spec knows what is accepted."""
+
+    # Explicit ranges rather than \\s / \\S, whose meaning differs between Python and ECMA regexes:
+    # no spaces or control characters anywhere, a host before any path, query or fragment.
+    PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#@]+(?:[/?#][^\x00-\x20\x7f]*)?$"
+    _compiled = re.compile(PATTERN)
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("validate", [ma.validate.Length(max=2000)])
-        super().__init__(schemes={"http", "https"}, require_tld=False, **kwargs)
+        # The pattern is the whole contract (no `format`: "iri" checkers disagree on hosts such as
+        # private-use characters). An optional URL may also be "" (an empty spreadsheet cell),
+        # which means none.
+        pattern = f"^$|{self.PATTERN}" if kwargs.get("allow_none") else self.PATTERN
+        metadata = {"pattern": pattern, **kwargs.pop("metadata", {})}
+        super().__init__(max_length=2000, metadata=metadata, **kwargs)
 
     def deserialize(self, value: Any, *args: Any, **kwargs: Any) -> str | None:
         if isinstance(value, str):
@@ -144,6 +158,21 @@ class HttpUrl(ma.fields.URL):
         if value == "" and self.allow_none:
             return None  # an empty cell or field means no URL, before any validator sees it
         return super().deserialize(value, *args, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not self._compiled.match(text):
+            raise ma.ValidationError("Not a valid URL: give an absolute http:// or https:// address.")
+        return text
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """true or false in JSON; 0, 1 and "yes" are not booleans."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ma.ValidationError("Not a valid boolean: use true or false.")
+        return value
 
 
 class Timestamp(ma.fields.DateTime):

@@ -42,6 +42,8 @@ def _hash(key: str) -> str:
 
 
 def _split(key: str) -> tuple[str, str] | None:
+    if not key.isascii() or not key.isprintable():
+        return None  # NUL bytes and the like never reach the database
     parts = key.split("_")
     if len(parts) != 3 or parts[0] != KEY_MARK or not parts[1] or not parts[2]:
         return None

@@ -35,10 +35,18 @@ EXPORT_BATCH = 500
 
 def export_documents(args: dict[str, Any]):
     """Incident documents for the export, read in batches of rows (a server-side cursor on
-    PostgreSQL), each batch's children in one query per table: memory stays flat."""
-    statement = incident_service.list_incidents(args).execution_options(yield_per=EXPORT_BATCH)
-    for partition in db.session.execute(statement).partitions():
-        yield from documents_for_rows(db.session, partition)
+    PostgreSQL), each batch's children in one query per table: memory stays flat.
+
+    The stream outlives the request (its teardown closes the request's session, and with it a
+    server-side cursor), so it reads through a session of its own, closed when it ends.
+    """
+    session = db.new_session()
+    try:
+        statement = incident_service.list_incidents(args).execution_options(yield_per=EXPORT_BATCH)
+        for partition in session.execute(statement).partitions():
+            yield from documents_for_rows(session, partition)
+    finally:
+        session.close()
 
 
 @blp.route("/incidents.csv")

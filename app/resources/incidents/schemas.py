@@ -19,6 +19,7 @@ from app.resources.fields import (
     IsoDate,
     PlatformSlug,
     Str,
+    StrictBoolean,
     Text,
     Timestamp,
     country_name,
@@ -173,7 +174,7 @@ class IncidentSchema(Schema):
         "Required when `shutdown_types` has `service_based`.",
     )
     start_date = Day(required=True, metadata=_d("First day of the incident."))
-    start_date_estimated = F.Boolean(
+    start_date_estimated = StrictBoolean(
         load_default=False, metadata=_d("True when the start date is an estimate.")
     )
     end_date = Day(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import url_for
@@ -11,7 +12,7 @@ from flask_smorest import abort
 from app.db import db
 from app.extensions import LOCATION_HEADER, Blueprint
 from app.models import Platform
-from app.resources.platforms.schemas import PlatformSchema
+from app.resources.platforms.schemas import SLUG, PlatformSchema
 from app.services import platforms as platform_service
 
 blp = Blueprint(
@@ -55,7 +56,8 @@ class PlatformsBySlugViews(MethodView):
     @blp.documents(404)
     def get(self, slug: str):
         """Get a platform"""
-        platform = db.session.get(Platform, slug)
+        # A slug can only be [a-z0-9-]: anything else (a NUL byte, say) is simply not there.
+        platform = db.session.get(Platform, slug) if re.fullmatch(SLUG, slug) else None
         if platform is None:
             abort(404, message=f"Platform '{slug[:40]}' does not exist.")
         return platform
