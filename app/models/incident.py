@@ -39,8 +39,23 @@ class Incident(Base):
     __table_args__ = (
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
         sa.CheckConstraint("end_date IS NULL OR status = 'ended'", name="end_date_means_ended"),
-        sa.Index("ix_incidents_start_date_id", "start_date", "id"),
-        sa.Index("ix_incidents_country_start_date", "country", "start_date"),
+        # Partial (live incidents only, which is what every list reads) and ending in id, so a
+        # filtered page and its count are read from the index alone, in the list's total order.
+        sa.Index(
+            "ix_incidents_start_date_id",
+            "start_date",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_incidents_country_start_date",
+            "country",
+            "start_date",
+            "id",
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

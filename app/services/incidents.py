@@ -23,7 +23,14 @@ from app.models import (
 )
 from app.models.incident import today_utc
 from app.services import revisions
-from app.services.sqlfunc import days_between, search_tokens, search_words, text_match, text_rank
+from app.services.sqlfunc import (
+    FTS_TABLE,
+    days_between,
+    search_tokens,
+    search_words,
+    text_match,
+    text_rank,
+)
 
 # Loaded with every incident, one query per relationship whatever the page size.
 EAGER = (
@@ -93,6 +100,11 @@ def get_incident(session: Session, incident_id: int, *, for_update: bool = False
     if for_update:
         statement = statement.with_for_update(of=Incident)
     return session.scalars(statement).first()
+
+
+def incident_row(session: Session, incident_id: int) -> sa.Row | None:
+    """The incident's row (Core): reads build its document without ORM objects."""
+    return session.execute(sa.select(Incident.__table__).where(Incident.id == incident_id)).first()
 
 
 def duration_expr() -> sa.ColumnElement[int]:
@@ -196,14 +208,21 @@ def order_clauses(sort: str | None, q: str | None = None) -> list[sa.ColumnEleme
     return [ordered, Incident.id.desc() if descending else Incident.id.asc()]
 
 
-def list_incidents(args: dict[str, Any]) -> sa.Select:
+def list_incidents(args: dict[str, Any], dialect: str) -> sa.Select:
     """Rows of the incidents table (Core, not ORM objects), filtered and in a total order; turn
     them into documents with `documents.documents_for_rows`."""
-    return (
-        sa.select(Incident.__table__)
-        .where(Incident.deleted_at.is_(None), *filter_conditions(args))
-        .order_by(*order_clauses(args.get("sort"), args.get("q")))
-    )
+    statement = sa.select(Incident.__table__).where(Incident.deleted_at.is_(None), *filter_conditions(args))
+    tokens = search_tokens(args["q"]) if args.get("q") else []
+    if tokens and not args.get("sort") and dialect == "sqlite":
+        # By relevance on SQLite: join the FTS5 table once and sort on its rank (a correlated
+        # rank lookup per matching row made a broad search quadratic).
+        fts = sa.table(FTS_TABLE, sa.column("rowid"), sa.column("rank"))
+        return (
+            statement.join(fts, fts.c.rowid == Incident.id)
+            .where(sa.literal_column(FTS_TABLE).op("MATCH")(search_words(tokens)))
+            .order_by(fts.c.rank, Incident.start_date.desc(), Incident.id.desc())
+        )
+    return statement.order_by(*order_clauses(args.get("sort"), args.get("q")))
 
 
 # --------------------------------------------------------------------------- writes

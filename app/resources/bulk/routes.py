@@ -42,7 +42,9 @@ def export_documents(args: dict[str, Any]):
     """
     session = db.new_session()
     try:
-        statement = incident_service.list_incidents(args).execution_options(yield_per=EXPORT_BATCH)
+        statement = incident_service.list_incidents(args, db.engine.dialect.name).execution_options(
+            yield_per=EXPORT_BATCH
+        )
         for partition in session.execute(statement).partitions():
             yield from documents_for_rows(session, partition)
     finally:

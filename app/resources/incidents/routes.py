@@ -55,12 +55,16 @@ def get_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incide
     """A live incident: 404 when it never existed, 410 when it was deleted."""
     incident = find_incident_or_404(incident_id, for_update=for_update)
     if incident.deleted_at is not None:
-        abort(
-            410,
-            message=f"Incident {incident_id} was deleted; its history is at "
-            f"/api/v1/incidents/{incident_id}/revisions and an admin can restore it.",
-        )
+        _gone(incident_id)
     return incident
+
+
+def _gone(incident_id: int) -> None:
+    abort(
+        410,
+        message=f"Incident {incident_id} was deleted; its history is at "
+        f"/api/v1/incidents/{incident_id}/revisions and an admin can restore it.",
+    )
 
 
 def load_for_write(incident_id: int) -> tuple[Incident, dict[str, Any]]:
@@ -93,7 +97,7 @@ class IncidentsViews(MethodView):
         Filters combine with AND; repeating a filter ORs its values. `X-Pagination` carries
         the totals and `Link` the first/prev/next/last pages.
         """
-        return incident_service.list_incidents(args)
+        return incident_service.list_incidents(args, db.engine.dialect.name)
 
     @blp.auth("editor")
     @blp.etag
@@ -118,7 +122,12 @@ class IncidentsByIdViews(MethodView):
     @blp.documents(404, 410)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
-        return get_incident_or_404(incident_id)
+        row = incident_service.incident_row(db.session, incident_id) if incident_id <= MAX_ID else None
+        if row is None:
+            abort(404, message=f"Incident {incident_id} does not exist.")
+        if row.deleted_at is not None:
+            _gone(incident_id)
+        return documents_for_rows(db.session, [row])[0]
 
     @blp.auth("editor")
     @blp.etag
