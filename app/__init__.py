@@ -82,7 +82,8 @@ def _refuse_unknown_query():
     if request.routing_exception is not None or not request.args or not request.path.startswith("/api/"):
         return
     view = current_app.view_functions.get(request.endpoint)
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    verb = "get" if request.method == "HEAD" else request.method.lower()  # HEAD is served by get
+    method = getattr(getattr(view, "view_class", None), verb, None)
     apidoc = getattr(method, "_apidoc", {})
     takes_query = any(
         parameter.get("in") == "query" for parameter in apidoc.get("arguments", {}).get("parameters", [])

@@ -64,3 +64,12 @@ def test_method_not_allowed_keeps_allow_header(client):
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_unknown_query_parameter_refused_everywhere_but_head_works(client):
+    assert client.get("/api/v1/platforms?slug=x").status_code == 422
+    assert client.get("/api/v1/platforms/x?verbose=1").get_json()["errors"] == {
+        "query": {"verbose": ["Unknown field."]}
+    }
+    assert client.head("/api/v1/incidents?country=PK").status_code == 200
+    assert client.head("/api/v1/incidents?contry=PK").status_code == 422
