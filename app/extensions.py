@@ -211,23 +211,22 @@ class Blueprint(BaseBlueprint):
         return self.doc(parameters=["IF_MATCH"])(func)
 
     def check_incident_etag(self, incident_dump: Any) -> None:
-        """428 without If-Match, 412 unless it carries the incident's current ETag."""
+        """For writes on a child record (a POST too): 428 without If-Match, 412 unless it carries
+        the parent incident's current ETag."""
+        self._require_if_match()
+        self.check_etag(incident_dump)
+
+    @staticmethod
+    def _require_if_match() -> None:
         if not request.if_match or request.if_match.star_tag:
+            # `If-Match: *` would skip the lost-update check, so it does not count.
             raise PreconditionRequired(
                 "Send the incident's current ETag in If-Match (read it with GET); `*` is not accepted."
-            )
-        if not request.if_match.contains(self._generate_etag(incident_dump)):
-            raise PreconditionFailed(
-                "The incident changed since you read it: GET it again and send its new ETag in If-Match."
             )
 
     def _check_precondition(self) -> None:
         if request.method in self.METHODS_NEEDING_CHECK_ETAG:
-            if not request.if_match or request.if_match.star_tag:
-                # `If-Match: *` would skip the lost-update check, so it does not count.
-                raise PreconditionRequired(
-                    "Send the incident's current ETag in If-Match (read it with GET); `*` is not accepted."
-                )
+            self._require_if_match()
 
     def check_etag(self, etag_data: Any, etag_schema: Any = None) -> None:
         if etag_schema is not None:
