@@ -33,6 +33,7 @@ from werkzeug.exceptions import (
 from app.db import db
 from app.services import auth as auth_service
 from app.services import revisions
+from app.services.documents import JSON_OPTIONS
 from app.services.incidents import RuleError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "sche
 class OrjsonProvider(JSONProvider):
     """orjson with sorted keys, so equal documents give equal bytes (and equal ETags)."""
 
-    OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+    OPTIONS = JSON_OPTIONS
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         option = self.OPTIONS | (orjson.OPT_INDENT_2 if kwargs.get("indent") else 0)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,6 +34,36 @@ def duration_days(start: date, end: date | None, status: str) -> int | None:
 
 def delay_days(start: date, acknowledged_on: date | None) -> int | None:
     return None if acknowledged_on is None else (acknowledged_on - start).days
+
+
+def derived_fields(acknowledgements: Iterable[Any], legal_cases: Iterable[Any]) -> dict[str, Any]:
+    """acknowledgement_status, acknowledged_on and litigation_status from the child records
+    (objects with attributes, or dicts)."""
+
+    def get(record: Any, key: str) -> Any:
+        return record.get(key) if isinstance(record, dict) else getattr(record, key)
+
+    government = [a for a in acknowledgements if get(a, "actor_type") == "government"]
+    admitted = [a for a in government if get(a, "stance") == "acknowledged"]
+    if admitted:
+        status = "acknowledged"
+    elif any(get(a, "stance") == "denied" for a in government):
+        status = "denied"
+    else:
+        status = "none"
+    dates = [get(a, "date") for a in admitted if get(a, "date") is not None]
+    cases = list(legal_cases)
+    if not cases:
+        litigation = "none"
+    elif any(get(c, "status") in vocab.OPEN_CASE_STATUSES for c in cases):
+        litigation = "pending"
+    else:
+        litigation = "concluded"
+    return {
+        "acknowledgement_status": status,
+        "acknowledged_on": min(dates) if dates else None,
+        "litigation_status": litigation,
+    }
 
 
 class Incident(Base):
@@ -108,6 +140,10 @@ class Incident(Base):
     revision: Mapped[int] = mapped_column(default=1)
     # Soft delete: a deleted incident leaves lists, exports and stats but keeps its history.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The finished API document (JSON exactly as sent) and native CSV row, written with every
+    # change by the revision hook, so reads and exports need no child queries (documents.py).
+    document: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
+    csv_row: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
 
     # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
     platform_rows: Mapped[list[IncidentPlatform]] = relationship(
@@ -154,22 +190,8 @@ class Incident(Base):
 
     def refresh_derived(self) -> None:
         """Recompute the fields that summarise the child records."""
-        government = [a for a in self.acknowledgements if a.actor_type == "government"]
-        admitted = [a for a in government if a.stance == "acknowledged"]
-        if admitted:
-            self.acknowledgement_status = "acknowledged"
-        elif any(a.stance == "denied" for a in government):
-            self.acknowledgement_status = "denied"
-        else:
-            self.acknowledgement_status = "none"
-        dates = [a.date for a in admitted if a.date is not None]
-        self.acknowledged_on = min(dates) if dates else None
-        if not self.legal_cases:
-            self.litigation_status = "none"
-        elif any(c.status in vocab.OPEN_CASE_STATUSES for c in self.legal_cases):
-            self.litigation_status = "pending"
-        else:
-            self.litigation_status = "concluded"
+        for key, value in derived_fields(self.acknowledgements, self.legal_cases).items():
+            setattr(self, key, value)
 
 
 def _incident_fk() -> sa.ForeignKey:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -138,25 +139,37 @@ class _Line:
         return value
 
 
-def stream_csv(
-    documents: Iterable[dict[str, Any]], *, bom: bool = False, batch: int = 500
-) -> Iterator[bytes]:
-    """RFC 4180 (CRLF line ends, quotes doubled), UTF-8, header first; yields a chunk per batch."""
-    sink = _Line()
-    writer = csv.writer(sink.buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    prefix = "\ufeff" if bom else ""
-    yield (prefix + sink.take()).encode()
-    pending = 0
-    for document in documents:
-        writer.writerow(row_of(document))
-        pending += 1
-        if pending >= batch:
-            yield sink.take().encode()
-            pending = 0
-    rest = sink.take()
-    if rest:
-        yield rest.encode()
+class _Writers(threading.local):
+    """A CSV writer per thread (gunicorn's gthread workers serve requests on several)."""
+
+    def __init__(self) -> None:
+        self.sink = _Line()
+        self.writer = csv.writer(self.sink.buffer, lineterminator="\r\n")
+
+    def line(self, cells: list[str]) -> str:
+        self.writer.writerow(cells)
+        return self.sink.take()
+
+
+_writers = _Writers()
+
+
+def line_of(document: dict[str, Any]) -> str:
+    """An incident document → its CSV row as text (RFC 4180, CRLF-terminated)."""
+    return _writers.line(row_of(document))
+
+
+def header_line() -> str:
+    return _writers.line(HEADER)
+
+
+def stream_csv(lines: Iterable[Iterable[str]], *, bom: bool = False) -> Iterator[bytes]:
+    """The header, then each batch of rows (see `line_of`) as one chunk of UTF-8 bytes."""
+    yield (("\ufeff" if bom else "") + header_line()).encode()
+    for batch in lines:
+        chunk = "".join(batch)
+        if chunk:
+            yield chunk.encode()
 
 
 # --------------------------------------------------------------------------- reading

@@ -5,8 +5,16 @@ its children; pages of 500, exports of a million rows and the revision snapshot 
 imported row cannot afford that. `IncidentSchema` stays the contract (validation, OpenAPI);
 its dump calls `incident_document`, and a test proves both give the same document.
 
-Reads go further: `documents_for_rows` builds the documents of a page straight from Core rows
-(one query per child table for the whole page), without creating ORM objects at all.
+Reads go further still: every write stores the finished document on the incident row, as the
+exact JSON bytes the API sends (`incidents.document`), and its native CSV row
+(`incidents.csv_row`). A page, a single incident or an export then reads one column and sends
+it as it is (an `orjson.Fragment`), with no child queries and no per-field Python. The stored
+copy is written by the revision hook, in the same transaction as the change and its revision,
+so it cannot drift from the tables; `documents_for_rows` builds a document from the tables
+whenever a row has none (written before migration 0007).
+
+One field changes without any write: an ongoing incident's `duration_days` grows every day.
+Ongoing incidents store no CSV row, and their stored document is read with today's duration.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import pycountry
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,6 +41,11 @@ from app.models import (
     Source,
 )
 from app.models.incident import delay_days, duration_days
+from app.services import csv_format
+
+# The API's JSON encoding (the Flask JSON provider uses it too): sorted keys, so that equal
+# documents are equal bytes and the stored bytes are what a freshly built document gives.
+JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
 
 
 class IncidentDocument(dict):
@@ -206,3 +220,86 @@ def documents_for_rows(session: Session, rows: Sequence[Any]) -> list[IncidentDo
     return [
         build_document(row, **{field: lists[field].get(row.id, empty) for field in lists}) for row in rows
     ]
+
+
+# --------------------------------------------------------------------------- the stored copy
+
+# Columns a read needs to use the stored copy (and to patch an ongoing incident's duration).
+STORED_COLUMNS = (
+    Incident.__table__.c.id,
+    Incident.__table__.c.status,
+    Incident.__table__.c.start_date,
+    Incident.__table__.c.end_date,
+    Incident.__table__.c.document,
+)
+
+
+def stored_values(document: dict[str, Any]) -> dict[str, str | None]:
+    """The `document` and `csv_row` columns for an incident's current document."""
+    return {
+        "document": orjson.dumps(document, option=JSON_OPTIONS).decode(),
+        # An ongoing incident's row would be out of date tomorrow: built at export time instead.
+        "csv_row": None if document["status"] == "ongoing" else csv_format.line_of(document),
+    }
+
+
+def _today(row: Any) -> IncidentDocument:
+    document = IncidentDocument(orjson.loads(row.document))
+    document["duration_days"] = duration_days(row.start_date, row.end_date, row.status)
+    return document
+
+
+def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
+    """Documents of rows read with STORED_COLUMNS, in their order: the stored JSON as it is (an
+    `orjson.Fragment`, which the JSON encoder copies into its output), an ongoing incident with
+    today's duration, and a row without a stored copy built from the tables."""
+    documents: list[Any] = []
+    missing: list[int] = []
+    for row in rows:
+        if row.document is None:
+            documents.append(None)
+            missing.append(row.id)
+        elif row.status == "ongoing":
+            documents.append(_today(row))
+        else:
+            documents.append(orjson.Fragment(row.document))
+    if missing:
+        table = Incident.__table__
+        full = session.execute(sa.select(table).where(table.c.id.in_(missing))).all()
+        built = {document["id"]: document for document in documents_for_rows(session, full)}
+        documents = [
+            built[row.id] if document is None else document
+            for row, document in zip(rows, documents, strict=True)
+        ]
+    return documents
+
+
+EXPORT_COLUMNS = (
+    *STORED_COLUMNS[:-1],
+    Incident.__table__.c.csv_row,
+    # The document only where the row must be built at export time (ongoing incidents).
+    sa.case((Incident.__table__.c.csv_row.is_(None), Incident.__table__.c.document)).label("document"),
+)
+
+
+def csv_lines(session: Session, rows: Sequence[Any]) -> list[str]:
+    """Native CSV rows of rows read with EXPORT_COLUMNS: the stored row as it is, else built
+    from the stored document (ongoing incidents: today's duration), else from the tables."""
+    lines: list[str | None] = []
+    missing: list[int] = []
+    for row in rows:
+        if row.csv_row is not None:
+            lines.append(row.csv_row)
+        elif row.document is not None:
+            lines.append(csv_format.line_of(_today(row)))
+        else:
+            lines.append(None)
+            missing.append(row.id)
+    if missing:
+        table = Incident.__table__
+        full = session.execute(sa.select(table).where(table.c.id.in_(missing))).all()
+        built = {
+            document["id"]: csv_format.line_of(document) for document in documents_for_rows(session, full)
+        }
+        lines = [built[row.id] if line is None else line for row, line in zip(rows, lines, strict=True)]
+    return lines  # type: ignore[return-value]

@@ -102,9 +102,9 @@ def get_incident(session: Session, incident_id: int, *, for_update: bool = False
     return session.scalars(statement).first()
 
 
-def incident_row(session: Session, incident_id: int) -> sa.Row | None:
-    """The incident's row (Core): reads build its document without ORM objects."""
-    return session.execute(sa.select(Incident.__table__).where(Incident.id == incident_id)).first()
+def incident_row(session: Session, incident_id: int, columns: Iterable[Any]) -> sa.Row | None:
+    """Columns of the incident's row (Core, no ORM object)."""
+    return session.execute(sa.select(*columns).where(Incident.id == incident_id)).first()
 
 
 def duration_expr() -> sa.ColumnElement[int]:
@@ -208,10 +208,15 @@ def order_clauses(sort: str | None, q: str | None = None) -> list[sa.ColumnEleme
     return [ordered, Incident.id.desc() if descending else Incident.id.asc()]
 
 
-def list_incidents(args: dict[str, Any], dialect: str) -> sa.Select:
-    """Rows of the incidents table (Core, not ORM objects), filtered and in a total order; turn
-    them into documents with `documents.documents_for_rows`."""
-    statement = sa.select(Incident.__table__).where(Incident.deleted_at.is_(None), *filter_conditions(args))
+def list_incidents(args: dict[str, Any], dialect: str, columns: Iterable[Any] | None = None) -> sa.Select:
+    """Rows of the incidents table (Core, not ORM objects; all columns or those given), filtered
+    and in a total order; `documents.stored_documents` turns them into documents."""
+    selected = Incident.__table__.c if columns is None else columns
+    statement = (
+        sa.select(*selected)
+        .select_from(Incident.__table__)
+        .where(Incident.deleted_at.is_(None), *filter_conditions(args))
+    )
     tokens = search_tokens(args["q"]) if args.get("q") else []
     if tokens and not args.get("sort") and dialect == "sqlite":
         # By relevance on SQLite: join the FTS5 table once and sort on its rank (a correlated

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Incident, IncidentRevision
+from app.services.documents import stored_values
 
 # Fields that change without anyone changing the incident (duration grows daily while ongoing)
 # or that every revision changes; they are in the stored document but not in `changes`.
@@ -82,6 +83,8 @@ def _write_revisions(session: Session) -> None:
             previous = latest(session, incident.id)
             before = previous.document if previous is not None else None
         document = snapshot(incident)
+        for column, value in stored_values(document).items():
+            setattr(incident, column, value)
         changes = diff(before if action != "create" else None, document)
         if action in ("delete", "restore"):
             changes["deleted"] = {"from": action == "restore", "to": action == "delete"}

@@ -115,6 +115,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,9 +193,13 @@ STOP_COLUMNS = (
 REQUIRED_COLUMNS = ("start_date", "country", "shutdown_type", "shutdown_extent")
 
 
+_AROUND_SLASH = re.compile(r"\s*/\s*")
+
+
+@lru_cache(maxsize=4096)
 def _key(value: str) -> str:
     """Lookup key of a cell value: lower-case, whitespace collapsed, no spaces around '/'."""
-    return re.sub(r"\s*/\s*", "/", " ".join(value.split())).lower()
+    return _AROUND_SLASH.sub("/", " ".join(value.split())).lower()
 
 
 def _table(mapping: dict[str, Any]) -> dict[str, Any]:
@@ -537,6 +542,11 @@ SOURCE_KIND_HOSTS: dict[str, tuple[str, ...]] = {
     ),
 }
 # Government hosts by their labels: "pta.gov.pk", "gov.il", "jkhome.nic.in", "kominfo.go.id".
+_KINDS_IN_ORDER = tuple(SOURCE_KIND_HOSTS)
+_KIND_RANK: dict[str, int] = {}
+for _rank, _domains in enumerate(SOURCE_KIND_HOSTS.values()):
+    for _domain in _domains:
+        _KIND_RANK.setdefault(_domain, _rank)
 OFFICIAL_HOST = re.compile(r"(^|\.)(gov|gob|gouv|govt|mil)(\.|$)|\.nic\.in$|\.go\.[a-z]{2}$")
 ARCHIVED = re.compile(r"^https?://web\.archive\.org/web/[^/]+/(https?://.+)$", re.IGNORECASE)
 
@@ -603,12 +613,13 @@ class _RowConverter:
         self.row_number = row_number
         self.aliases = platform_aliases
         self.errors: list[RowError] = []
+        self.cells: dict[str, str] = {}
 
     def cell(self, column: str) -> str:
-        value = self.row.get(column)
-        if not isinstance(value, str):
-            return ""
-        return _clean(value)
+        if column not in self.cells:
+            value = self.row.get(column)
+            self.cells[column] = _clean(value) if isinstance(value, str) else ""
+        return self.cells[column]
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row_number, column, message))
@@ -1056,6 +1067,7 @@ def _trim_url(url: str) -> str:
     return url
 
 
+@lru_cache(maxsize=8192)
 def _valid_url(url: str) -> bool:
     try:
         _url_validator(url)
@@ -1070,9 +1082,11 @@ def source_kind(url: str) -> str:
     if archived:
         return source_kind(archived.group(1))
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    for kind, domains in SOURCE_KIND_HOSTS.items():
-        if any(host == domain or host.endswith("." + domain) for domain in domains):
-            return kind
+    # The host and each of its parent domains, looked up in one dict; the first kind listed wins.
+    labels = host.split(".")
+    ranks = [_KIND_RANK[d] for d in (".".join(labels[i:]) for i in range(len(labels))) if d in _KIND_RANK]
+    if ranks:
+        return _KINDS_IN_ORDER[min(ranks)]
     if OFFICIAL_HOST.search(host):
         return "official"
     return "news"

@@ -19,7 +19,7 @@ from app.resources.incidents.schemas import (
 )
 from app.services import incidents as incident_service
 from app.services import revisions
-from app.services.documents import documents_for_rows
+from app.services.documents import STORED_COLUMNS, stored_documents
 
 blp = Blueprint(
     "incidents",
@@ -33,10 +33,10 @@ MAX_ID = 2**31 - 1
 
 
 class IncidentPage(SelectPage):
-    """A page of incident documents built from Core rows (a fixed number of queries per page)."""
+    """A page of incident documents: their stored copies (one query for the page)."""
 
     def convert(self, result):
-        return documents_for_rows(db.session, result.all())
+        return stored_documents(db.session, result.all())
 
 
 def find_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:
@@ -97,7 +97,7 @@ class IncidentsViews(MethodView):
         Filters combine with AND; repeating a filter ORs its values. `X-Pagination` carries
         the totals and `Link` the first/prev/next/last pages.
         """
-        return incident_service.list_incidents(args, db.engine.dialect.name)
+        return incident_service.list_incidents(args, db.engine.dialect.name, STORED_COLUMNS)
 
     @blp.auth("editor")
     @blp.etag
@@ -122,12 +122,15 @@ class IncidentsByIdViews(MethodView):
     @blp.documents(404, 410)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
-        row = incident_service.incident_row(db.session, incident_id) if incident_id <= MAX_ID else None
+        columns = (*STORED_COLUMNS, Incident.deleted_at)
+        row = (
+            incident_service.incident_row(db.session, incident_id, columns) if incident_id <= MAX_ID else None
+        )
         if row is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
         if row.deleted_at is not None:
             _gone(incident_id)
-        return documents_for_rows(db.session, [row])[0]
+        return stored_documents(db.session, [row])[0]
 
     @blp.auth("editor")
     @blp.etag

@@ -6,6 +6,7 @@ from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
+import orjson
 
 from app import vocab
 from app.extensions import QueryArgsSchema, Schema
@@ -28,6 +29,7 @@ from app.services.documents import IncidentDocument, incident_document
 from app.services.incidents import incident_rule_errors
 
 F = ma.fields
+FINISHED = (IncidentDocument, orjson.Fragment)
 
 
 def _d(text: str, **extra: Any) -> dict[str, Any]:
@@ -264,11 +266,10 @@ class IncidentSchema(Schema):
         """Incidents are dumped by the hand-written `incident_document` (same output, ~20× faster)."""
         many = self.many if many is None else many
         if not self.only and not self.exclude:
-            if many and all(isinstance(item, (Incident, IncidentDocument)) for item in obj):
-                return [
-                    item if isinstance(item, IncidentDocument) else incident_document(item) for item in obj
-                ]
-            if isinstance(obj, IncidentDocument):
+            # Finished documents (built, or stored JSON as an orjson.Fragment) pass as they are.
+            if many and all(isinstance(item, (Incident, *FINISHED)) for item in obj):
+                return [item if isinstance(item, FINISHED) else incident_document(item) for item in obj]
+            if isinstance(obj, FINISHED):
                 return obj
             if not many and isinstance(obj, Incident):
                 return incident_document(obj)

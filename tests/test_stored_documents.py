@@ -1,0 +1,213 @@
+"""The stored copy of each incident (its finished JSON document and CSV row, migration 0007):
+every write path keeps it equal to what the tables say, reads serve it, and a row without one is
+still served correctly."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from app.db import db
+from app.models import Incident, IncidentRevision
+from app.services import csv_format
+from app.services.documents import JSON_OPTIONS, documents_for_rows
+from tests.conftest import create, etag_of
+from tests.test_bulk import _export, _import, _varied_incidents, _wipe_incidents
+
+LIST = "/api/v1/incidents"
+
+
+def assert_stored_copies_current(app) -> int:
+    """Every incident's stored document and CSV row equal what is built from its tables now."""
+    with app.app_context():
+        table = Incident.__table__
+        rows = db.session.execute(sa.select(table).order_by(table.c.id)).all()
+        built = documents_for_rows(db.session, rows)
+        for row, document in zip(rows, built, strict=True):
+            assert row.document == orjson.dumps(document, option=JSON_OPTIONS).decode(), row.id
+            expected_row = None if document["status"] == "ongoing" else csv_format.line_of(document)
+            assert row.csv_row == expected_row, row.id
+        db.session.rollback()
+    return len(rows)
+
+
+def _null_stored_copies(app) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.update(Incident.__table__).values(document=None, csv_row=None))
+
+
+def test_every_write_keeps_the_stored_copy_current(app, client, admin_client):
+    made = _varied_incidents(client)
+    assert assert_stored_copies_current(app) == len(made)
+    first = made[0]["id"]
+
+    response = client.patch(
+        f"{LIST}/{first}", json={"title": "Renamed"}, headers={"If-Match": etag_of(client, first)}
+    )
+    assert response.status_code == 200, response.get_json()
+    body = {k: v for k, v in client.get(f"{LIST}/{first}").get_json().items()}
+    body["area"] = "Punjab"
+    response = client.put(f"{LIST}/{first}", json=body, headers={"If-Match": etag_of(client, first)})
+    assert response.status_code == 200, response.get_json()
+    assert_stored_copies_current(app)
+
+    # child records: add, change, remove
+    response = client.post(
+        f"{LIST}/{first}/sources",
+        json={"url": "https://example.org/report", "kind": "ngo_report"},
+        headers={"If-Match": etag_of(client, first)},
+    )
+    assert response.status_code == 201, response.get_json()
+    source_id = response.get_json()["id"]
+    response = client.put(
+        f"{LIST}/{first}/sources/{source_id}",
+        json={"url": "https://example.org/report-2", "kind": "news"},
+        headers={"If-Match": etag_of(client, first)},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert_stored_copies_current(app)
+    response = client.delete(
+        f"{LIST}/{first}/sources/{source_id}", headers={"If-Match": etag_of(client, first)}
+    )
+    assert response.status_code == 204
+    assert_stored_copies_current(app)
+
+    # soft delete and restore
+    response = admin_client.delete(f"{LIST}/{first}", headers={"If-Match": etag_of(client, first)})
+    assert response.status_code == 204
+    response = admin_client.post(f"{LIST}/{first}/restore")
+    assert response.status_code == 200, response.get_json()
+    assert_stored_copies_current(app)
+
+    # a native import that updates one incident and creates another
+    exported = _table(_export(client).data)
+    header = exported[0]
+    row = exported[1]
+    row[header.index("title")] = "Changed by import"
+    new = list(exported[2])
+    new[header.index("id")] = ""
+    new[header.index("revision")] = ""
+    response = _import(client, _csv([header, row, new]))
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["created"], response.get_json()["updated"]) == (1, 1)
+    assert assert_stored_copies_current(app) == len(made) + 1
+
+
+def _table(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode(), newline="")))
+
+
+def _csv(table: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(table)
+    return out.getvalue().encode()
+
+
+def _without_server_values(document: dict[str, Any]) -> dict[str, Any]:
+    """A document without what the server assigns (ids, timestamps)."""
+    skip = {"id", "created_at", "updated_at"}
+    return {
+        key: [{k: v for k, v in item.items() if k != "id"} for item in value]
+        if key in ("acknowledgements", "legal_cases", "sources")
+        else value
+        for key, value in document.items()
+        if key not in skip
+    }
+
+
+def test_import_creates_what_the_api_creates(app, client):
+    """The import's bulk path (Core inserts) gives the same document, rows and first revision as
+    POST /incidents."""
+    made = _varied_incidents(client)
+    with app.app_context():
+        posted = {
+            r.incident_id: (r.changes, r.document) for r in db.session.scalars(sa.select(IncidentRevision))
+        }
+    exported = _export(client).data
+    _wipe_incidents(app)
+    response = _import(client, exported)
+    assert response.status_code == 200 and response.get_json()["created"] == len(made)
+    assert_stored_copies_current(app)
+
+    imported = client.get(f"{LIST}?page_size=500").get_json()
+
+    def by_title(documents):
+        return {document["title"]: _without_server_values(document) for document in documents}
+
+    assert len(by_title(made)) == len(made)
+    assert by_title(imported) == by_title(made)
+    with app.app_context():
+        revisions = list(db.session.scalars(sa.select(IncidentRevision)))
+    assert len(revisions) == len(made)
+    posted_by_title = {document["title"]: (changes, document) for changes, document in posted.values()}
+    for revision in revisions:
+        changes, document = posted_by_title[revision.document["title"]]
+        assert revision.revision == 1 and revision.action == "create"
+        assert _without_server_values(revision.document) == _without_server_values(document)
+        assert set(revision.changes) == set(changes)
+
+
+def test_reads_without_a_stored_copy_are_built_from_the_tables(app, client):
+    """Rows written before migration 0007 (or by hand) have no stored copy: served all the same."""
+    made = _varied_incidents(client)
+    listed, single = client.get(f"{LIST}?page_size=500"), client.get(f"{LIST}/{made[0]['id']}")
+    exported = _export(client).data
+    _null_stored_copies(app)
+    again = client.get(f"{LIST}?page_size=500")
+    assert again.get_json() == listed.get_json()
+    assert again.headers["ETag"] == listed.headers["ETag"]
+    one = client.get(f"{LIST}/{made[0]['id']}")
+    assert (one.get_json(), one.headers["ETag"]) == (single.get_json(), single.headers["ETag"])
+    assert _export(client).data == exported
+    # and the ETag of a copy-less incident is the one a write checks
+    response = client.patch(
+        f"{LIST}/{made[0]['id']}", json={"title": "New"}, headers={"If-Match": one.headers["ETag"]}
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_an_ongoing_incident_is_read_with_todays_duration(app, client, monkeypatch):
+    ongoing = create(client, start_date="2024-01-01", status="ongoing")
+    ended = create(client, start_date="2024-01-01", end_date="2024-01-10")
+    today = date.today()
+    assert ongoing["duration_days"] == (today - date(2024, 1, 1)).days + 1
+    later = today + timedelta(days=30)
+    monkeypatch.setattr("app.models.incident.today_utc", lambda: later)
+
+    expected = (later - date(2024, 1, 1)).days + 1
+    assert client.get(f"{LIST}/{ongoing['id']}").get_json()["duration_days"] == expected
+    listed = {d["id"]: d for d in client.get(LIST).get_json()}
+    assert listed[ongoing["id"]]["duration_days"] == expected
+    assert listed[ended["id"]]["duration_days"] == 10
+    rows = {row[0]: row for row in _table(_export(client).data)[1:]}
+    column = csv_format.HEADER.index("duration_days")
+    assert rows[str(ongoing["id"])][column] == str(expected)
+    assert rows[str(ended["id"])][column] == "10"
+
+
+@pytest.mark.parametrize("path", ["", "/1"])
+def test_reads_are_one_or_two_statements(app, client, path):
+    """A page is its count and one select of stored documents; an incident is one select."""
+    _varied_incidents(client)
+    first_id = client.get(LIST).get_json()[-1]["id"]
+    url = f"{LIST}/{first_id}" if path else f"{LIST}?page_size=500"
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == (1 if path else 2), statements
