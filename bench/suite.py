@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import common, generate, loadgen, report
+from bench import common, generate, imports, loadgen, report
 from bench.common import BENCH_DIR, DATA_DIR, REPO, log
 
 HOST = "127.0.0.1"
@@ -767,6 +767,7 @@ def main(args) -> None:
         "data": prepared,
         "sizes": {},
     }
+    results["stop_import"] = imports.measure(with_pg)
     try:
         log("trivial floor")
         trivial = trivial_server().start()

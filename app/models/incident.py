@@ -144,6 +144,8 @@ class Incident(Base):
     # change by the revision hook, so reads and exports need no child queries (documents.py).
     document: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     csv_row: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
+    # Ongoing incidents only: where the duration cell starts in csv_row (it grows every day).
+    csv_duration_at: Mapped[int | None] = mapped_column(deferred=True)
 
     # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
     platform_rows: Mapped[list[IncidentPlatform]] = relationship(

@@ -159,15 +159,23 @@ def line_of(document: dict[str, Any]) -> str:
     return _writers.line(row_of(document))
 
 
+DURATION_INDEX = HEADER.index("duration_days")
+
+
+def duration_offset(document: dict[str, Any]) -> int:
+    """Where the duration cell starts in `line_of(document)`: cells are quoted one by one, so it
+    follows the cells before it and their commas."""
+    return len(_writers.line(row_of(document)[:DURATION_INDEX])) - 2 + 1  # CRLF out, comma in
+
+
 def header_line() -> str:
     return _writers.line(HEADER)
 
 
-def stream_csv(lines: Iterable[Iterable[str]], *, bom: bool = False) -> Iterator[bytes]:
-    """The header, then each batch of rows (see `line_of`) as one chunk of UTF-8 bytes."""
+def stream_csv(chunks: Iterable[str], *, bom: bool = False) -> Iterator[bytes]:
+    """The header, then each chunk of rows (see `line_of`), as UTF-8 bytes."""
     yield (("\ufeff" if bom else "") + header_line()).encode()
-    for batch in lines:
-        chunk = "".join(batch)
+    for chunk in chunks:
         if chunk:
             yield chunk.encode()
 

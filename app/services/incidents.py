@@ -104,7 +104,7 @@ def get_incident(session: Session, incident_id: int, *, for_update: bool = False
 
 def incident_row(session: Session, incident_id: int, columns: Iterable[Any]) -> sa.Row | None:
     """Columns of the incident's row (Core, no ORM object)."""
-    return session.execute(sa.select(*columns).where(Incident.id == incident_id)).first()
+    return session.connection().execute(sa.select(*columns).where(Incident.id == incident_id)).first()
 
 
 def duration_expr() -> sa.ColumnElement[int]:

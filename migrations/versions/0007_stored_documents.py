@@ -29,10 +29,12 @@ def upgrade() -> None:
     # full-text triggers.
     op.add_column("incidents", sa.Column("document", sa.Text(), nullable=True))
     op.add_column("incidents", sa.Column("csv_row", sa.Text(), nullable=True))
+    op.add_column("incidents", sa.Column("csv_duration_at", sa.Integer(), nullable=True))
     _fill(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_column("incidents", "csv_duration_at")
     op.drop_column("incidents", "csv_row")
     op.drop_column("incidents", "document")
 
@@ -41,7 +43,13 @@ def _fill(connection: sa.Connection) -> None:
     """Render the stored copies of existing incidents with the app's own document builder."""
     from app.services.documents import documents_for_rows, stored_values
 
-    incidents = sa.table("incidents", sa.column("id"), sa.column("document"), sa.column("csv_row"))
+    incidents = sa.table(
+        "incidents",
+        sa.column("id"),
+        sa.column("document"),
+        sa.column("csv_row"),
+        sa.column("csv_duration_at"),
+    )
     session = Session(bind=connection)
     full = sa.Table("incidents", sa.MetaData(), autoload_with=connection)
     last = 0

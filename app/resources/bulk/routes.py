@@ -26,27 +26,27 @@ from app.resources.incidents.schemas import IncidentSchema
 from app.services import csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
-from app.services.documents import EXPORT_COLUMNS, csv_lines
+from app.services.documents import EXPORT_COLUMNS, csv_chunk
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
 
 EXPORT_BATCH = 2000
 
 
-def export_lines(args: dict[str, Any]):
-    """Batches of CSV rows for the export, read in batches (a server-side cursor on PostgreSQL):
-    the rows stored with each incident, so memory stays flat and no child table is read.
+def export_chunks(args: dict[str, Any]):
+    """The export's CSV text in chunks of EXPORT_BATCH incidents: their stored rows, read with a
+    server-side cursor on PostgreSQL, so memory stays flat and no child table is read.
 
-    The stream outlives the request (its teardown closes the request's session, and with it a
+    Core rows from the connection (the ORM's execution layer cost a third of the time). The
+    stream outlives the request (whose teardown closes the request's session, and with it a
     server-side cursor), so it reads through a session of its own, closed when it ends.
     """
     session = db.new_session()
     try:
-        statement = incident_service.list_incidents(
-            args, db.engine.dialect.name, EXPORT_COLUMNS
-        ).execution_options(yield_per=EXPORT_BATCH)
-        for partition in session.execute(statement).partitions():
-            yield csv_lines(session, partition)
+        statement = incident_service.list_incidents(args, db.engine.dialect.name, EXPORT_COLUMNS)
+        connection = session.connection().execution_options(yield_per=EXPORT_BATCH)
+        for rows in connection.execute(statement).partitions():
+            yield csv_chunk(session, rows)
     finally:
         session.close()
 
@@ -77,10 +77,10 @@ class IncidentsCsvViews(MethodView):
         cells a spreadsheet would run as a formula are prefixed with `'`.
         """
         bom = args.pop("bom", False)
-        batches = export_lines(args)
+        chunks = export_chunks(args)
         # Run the query now: a failure becomes a problem response, not a truncated 200.
-        first = next(batches, None)
-        body = csv_format.stream_csv(itertools.chain([] if first is None else [first], batches), bom=bom)
+        first = next(chunks, None)
+        body = csv_format.stream_csv(itertools.chain([] if first is None else [first], chunks), bom=bom)
         filename = f"incidents-{datetime.now(UTC).date().isoformat()}.csv"
         return Response(
             stream_with_context(body),

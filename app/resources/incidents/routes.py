@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
@@ -32,11 +33,28 @@ blp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-class IncidentPage(SelectPage):
-    """A page of incident documents: their stored copies (one query for the page)."""
+# Built once: a page's documents by id (an expanding IN, so no per-request statement building).
+STORED_BY_IDS = sa.select(*STORED_COLUMNS).where(Incident.id.in_(sa.bindparam("ids", expanding=True)))
 
-    def convert(self, result):
-        return stored_documents(db.session, result.all())
+
+class IncidentPage(SelectPage):
+    """A page of incident documents: the page's ids, then their stored copies.
+
+    Ids first ("deferred join"): the filter, the sort and the OFFSET walk an index alone, and
+    only the rows of the page are read from the table. Offsetting over whole rows made a deep
+    PostgreSQL page read every skipped row (six times the first page at 100,000 incidents).
+    """
+
+    @property
+    def items(self) -> list[Any]:
+        params = self.page_params
+        if params.first_item >= (params.item_count or 0):
+            return []
+        connection = db.session.connection()
+        page = self.collection.with_only_columns(Incident.id, maintain_column_froms=True)
+        ids = connection.scalars(page.offset(params.first_item).limit(params.page_size)).all()
+        rows = {row.id: row for row in connection.execute(STORED_BY_IDS, {"ids": ids})}
+        return stored_documents(db.session, [rows[i] for i in ids if i in rows])
 
 
 def find_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:
