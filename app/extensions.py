@@ -148,7 +148,7 @@ class SelectPage(Page):
         if params.first_item >= (params.item_count or 0):
             return []  # past the end: no query (and no OFFSET too large for the database)
         stmt = self.collection.offset(params.first_item).limit(params.page_size)
-        return self.convert(db.session.connection().execute(stmt))
+        return self.convert(db.session.execute(stmt))
 
     def convert(self, result: sa.Result) -> list[Any]:
         """Rows → items; by default the ORM objects of a `select(Model)`."""

@@ -41,7 +41,7 @@ from app.models import (
     LegalCase,
     Source,
 )
-from app.models.incident import delay_days, duration_days, today_utc
+from app.models.incident import delay_days, duration_days
 from app.services import csv_format
 
 # The API's JSON encoding (the Flask JSON provider uses it too): sorted keys, so that equal
@@ -298,7 +298,6 @@ EXPORT_COLUMNS = (
 def csv_chunk(session: Session, rows: Sequence[tuple]) -> str:
     """CSV text of rows read with EXPORT_COLUMNS: the stored rows, an ongoing incident's with
     today's duration; a row without a stored copy is built from the tables."""
-    today = today_utc()
     lines: list[str | None] = []
     missing: list[int] = []
     for incident_id, start, line, at in rows:
@@ -308,7 +307,7 @@ def csv_chunk(session: Session, rows: Sequence[tuple]) -> str:
         elif at is None:
             lines.append(line)
         else:
-            lines.append(_with_duration(line, max((today - start).days + 1, 0), at))
+            lines.append(_with_duration(line, duration_days(start, None, "ongoing"), at))
     if missing:
         table = Incident.__table__
         full = session.execute(sa.select(table).where(table.c.id.in_(missing))).all()
