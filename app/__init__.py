@@ -42,6 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.services import revisions
 
     revisions.install(IncidentSchema().dump)
+    from app.services import aggregates
+
+    aggregates.init_app(app)
     from app import limits
 
     limits.init_app(app)

@@ -30,6 +30,10 @@ class Config:
     # How long a SQLite connection waits for a writer's lock before failing (ms).
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # List totals and statistics cached per worker until the data changes (app/services/aggregates.py):
+    # at most this many results, each for at most this many seconds (0: no cache).
+    AGGREGATE_CACHE_SIZE = _int("AGGREGATE_CACHE_SIZE", 1024)
+    AGGREGATE_CACHE_SECONDS = _int("AGGREGATE_CACHE_SECONDS", 300)
 
     # Rate limits (Flask-Limiter syntax, e.g. "300 per minute;5000 per hour").
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")

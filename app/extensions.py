@@ -79,7 +79,9 @@ class Schema(ma.Schema):
     def _drop_read_only(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        read_only = {name for name, field in self.fields.items() if field.dump_only}
+        read_only = self.__dict__.get("_read_only")
+        if read_only is None:  # once per instance (the parser keeps one per schema class)
+            read_only = self._read_only = frozenset(n for n, f in self.fields.items() if f.dump_only)
         if not read_only.intersection(data):
             return data
         return {key: value for key, value in data.items() if key not in read_only}

@@ -665,42 +665,21 @@ def metadata(size: int) -> dict[str, Any]:
     }
 
 
-def write_export(database_url: str, path: Path, batch: int = 1000) -> int:
-    """The app's CSV export (same rows and cells as GET /incidents.csv: `IncidentSchema().dump`
-    then `csv_format.row_of`), read in id-keyset batches with a fresh session each, so that it
-    does not depend on the HTTP export's streaming (and its memory stays flat)."""
-    import sqlalchemy as sa
-    from flask import g
-
+def write_export(database_url: str, path: Path) -> int:
+    """The app's own CSV export, GET /api/v1/incidents.csv (in process, streamed to the file).
+    Returns the number of incidents written."""
     from app import create_app
-    from app.db import db
-    from app.models import Incident
-    from app.resources.incidents.schemas import IncidentSchema
-    from app.services import csv_format
-    from app.services import incidents as incident_service
 
     app = create_app({"DATABASE_URL": database_url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"})
-    schema, last, rows = IncidentSchema(), 0, 0
-    with app.app_context(), open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(csv_format.HEADER)
-        while True:
-            statement = (
-                sa.select(Incident)
-                .where(Incident.id > last, Incident.deleted_at.is_(None))
-                .order_by(Incident.id)
-                .limit(batch)
-                .options(*incident_service.EAGER)
-            )
-            incidents = list(db.session.scalars(statement))
-            if not incidents:
-                break
-            writer.writerows(csv_format.row_of(schema.dump(incident)) for incident in incidents)
-            rows += len(incidents)
-            last = incidents[-1].id
-            db.session.close()
-            g.pop("db_session", None)
-    return rows
+    response = app.test_client().get("/api/v1/incidents.csv", buffered=False)
+    if response.status_code != 200:
+        raise SystemExit(f"export failed: HTTP {response.status_code}")
+    with open(path, "wb") as handle:
+        for chunk in response.response:
+            handle.write(chunk)
+    response.close()
+    with open(path, encoding="utf-8", newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
 
 
 def build_flat(size: int, rebuild: bool = False) -> dict[str, Any]:

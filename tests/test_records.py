@@ -275,5 +275,6 @@ def test_list_of_500_with_children_is_a_fixed_number_of_queries(app, client):
     assert all(
         len(i["sources"]) == 2 and i["acknowledgement_status"] == "acknowledged" for i in big.get_json()
     )
-    # the count, the page's ids, their stored documents: no child table is read, whatever the size
-    assert big_count == small_count == 3, statements
+    # the data version, the count, the page's ids, their stored documents: no child table is
+    # read, whatever the size; the second page of the same filter reuses the cached total
+    assert (small_count, big_count) == (4, 3), statements

@@ -12,10 +12,11 @@ from app.models.incident import (
     Source,
 )
 from app.models.platform import Platform
-from app.models.revision import IncidentRevision
+from app.models.revision import DataVersion, IncidentRevision
 
 __all__ = [
     "ApiKey",
+    "DataVersion",
     "IncidentRevision",
     "Acknowledgement",
     "Incident",

@@ -28,3 +28,14 @@ class IncidentRevision(Base):
     actor: Mapped[str] = mapped_column(sa.String(100))
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     document: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class DataVersion(Base):
+    """One row whose token changes with every write to any incident (in the write's own
+    transaction): cached aggregates (list totals, statistics) are keyed by it, so none outlives
+    the data it was computed from."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(32))

@@ -29,7 +29,7 @@ from app.models import (
     Source,
 )
 from app.models.incident import derived_fields
-from app.services import revisions
+from app.services import aggregates, revisions
 from app.services.documents import build_document, stored_values
 from app.services.incidents import default_status
 
@@ -168,4 +168,5 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
     for name, model in CHILD_ROWS:
         _insert(session, model, child_rows[name])
     _insert(session, IncidentRevision, revision_rows)
+    aggregates.bump(session)
     return ids

@@ -162,10 +162,12 @@ def line_of(document: dict[str, Any]) -> str:
 DURATION_INDEX = HEADER.index("duration_days")
 
 
-def duration_offset(document: dict[str, Any]) -> int:
-    """Where the duration cell starts in `line_of(document)`: cells are quoted one by one, so it
-    follows the cells before it and their commas."""
-    return len(_writers.line(row_of(document)[:DURATION_INDEX])) - 2 + 1  # CRLF out, comma in
+def line_and_duration_offset(document: dict[str, Any]) -> tuple[str, int]:
+    """`line_of(document)`, and where its duration cell starts: cells are quoted one by one, so
+    the cell follows the cells before it and their commas."""
+    cells = row_of(document)
+    before = _writers.line(cells[:DURATION_INDEX])
+    return _writers.line(cells), len(before) - 2 + 1  # CRLF out, comma in
 
 
 def header_line() -> str:

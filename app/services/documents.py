@@ -237,12 +237,12 @@ STORED_COLUMNS = (
 
 def stored_values(document: dict[str, Any]) -> dict[str, Any]:
     """The stored-copy columns for an incident's current document."""
-    ongoing = document["status"] == "ongoing"
+    line, at = csv_format.line_and_duration_offset(document)
     return {
         "document": orjson.dumps(document, option=JSON_OPTIONS).decode(),
-        "csv_row": csv_format.line_of(document),
+        "csv_row": line,
         # Where the duration cell starts, for the incidents whose duration grows every day.
-        "csv_duration_at": csv_format.duration_offset(document) if ongoing else None,
+        "csv_duration_at": at if document["status"] == "ongoing" else None,
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Incident, IncidentRevision
+from app.services import aggregates
 from app.services.documents import stored_values
 
 # Fields that change without anyone changing the incident (duration grows daily while ongoing)
@@ -77,6 +78,7 @@ def _write_revisions(session: Session) -> None:
     if not pending:
         return
     session.flush()  # ids and derived values are final before the snapshot
+    aggregates.bump(session)
     actor = session.info.get("actor", "system")
     for incident, (action, before) in pending.items():
         if before is None and action != "create":

@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -23,7 +23,7 @@ from app.resources.bulk.schemas import (
 )
 from app.resources.fields import country_name
 from app.resources.incidents.schemas import IncidentSchema
-from app.services import csv_format, importer
+from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.documents import EXPORT_COLUMNS, csv_chunk
@@ -151,7 +151,9 @@ class StatsViews(MethodView):
         Same filters as the list. An incident naming two platforms counts in both groups.
         """
         group_by = args.pop("group_by")
-        groups = stats_service.stats(db.session, group_by, args)
+        # One grouped query over every matching incident: cached until the data changes.
+        key = ("stats", tuple(sorted((k, tuple(v)) for k, v in request.args.lists())))
+        groups = aggregates.cached(db.session, key, lambda: stats_service.stats(db.session, group_by, args))
         if group_by == "country":
             groups = [{**group, "country_name": country_name(group["group"])} for group in groups]
         return {"group_by": group_by, "groups": groups}

@@ -1,0 +1,82 @@
+"""Aggregates that grow with the data (a list's total, statistics), cached per worker process
+until the data changes.
+
+A page is read from an index in constant time, but its total (`X-Pagination`) and the
+statistics count every matching incident: their cost grows with the database. They depend only
+on the query, the data and (for durations of ongoing incidents) today's date, so each worker
+keeps the results it computed, keyed by those three. The data's part of the key is the token of
+the `data_version` row, which every write to an incident replaces in its own transaction (the
+revision hook and the bulk import call `bump`): a cached figure is never used after the data
+changed, and costs one primary-key read per request to check. Entries also expire after
+AGGREGATE_CACHE_SECONDS, for changes made outside the app (SQL by hand); 0 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.models import DataVersion
+from app.models.incident import today_utc
+
+T = TypeVar("T")
+TABLE = DataVersion.__table__
+READ_TOKEN = sa.select(TABLE.c.token).where(TABLE.c.id == 1)
+
+
+def bump(session: Session) -> None:
+    """Give the data a new version (inside the writing transaction)."""
+    token = secrets.token_hex(16)
+    connection = session.connection()
+    if connection.execute(TABLE.update().where(TABLE.c.id == 1).values(token=token)).rowcount == 0:
+        connection.execute(TABLE.insert().values(id=1, token=token))
+
+
+class AggregateCache:
+    """A small LRU of computed aggregates, shared by a worker's threads."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size, self.seconds = size, seconds
+        self.entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+        if self.size <= 0 or self.seconds <= 0:
+            return compute()
+        token = session.connection().scalar(READ_TOKEN)
+        if token is None:  # no version row (emptied by hand): nothing can be trusted
+            return compute()
+        full_key = (token, today_utc(), key)
+        now = time.monotonic()
+        with self.lock:
+            entry = self.entries.get(full_key)
+            if entry is not None and entry[0] > now:
+                self.entries.move_to_end(full_key)
+                return entry[1]
+        value = compute()
+        with self.lock:
+            self.entries[full_key] = (now + self.seconds, value)
+            self.entries.move_to_end(full_key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
+def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, or its result for the same key and data version."""
+    cache: AggregateCache = current_app.extensions["aggregates"]
+    return cache.get(session, key, compute)
+
+
+def init_app(app: Any) -> None:
+    app.extensions["aggregates"] = AggregateCache(
+        app.config["AGGREGATE_CACHE_SIZE"], app.config["AGGREGATE_CACHE_SECONDS"]
+    )
