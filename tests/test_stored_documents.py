@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import db
-from app.models import Incident, IncidentRevision
+from app.models import Incident, IncidentRevision, StoredDocument
 from app.services import csv_format
 from app.services.documents import JSON_OPTIONS, documents_for_rows
 from tests.conftest import create, etag_of
@@ -28,25 +28,28 @@ def assert_stored_copies_current(app) -> int:
     with app.app_context():
         table = Incident.__table__
         rows = db.session.execute(sa.select(table).order_by(table.c.id)).all()
+        stored = {row.incident_id: row for row in db.session.execute(sa.select(StoredDocument.__table__))}
+        assert set(stored) == {row.id for row in rows}
         built = documents_for_rows(db.session, rows)
         for row, document in zip(rows, built, strict=True):
-            assert row.document == orjson.dumps(document, option=JSON_OPTIONS).decode(), row.id
-            assert row.csv_row == csv_format.line_of(document), row.id
+            copy = stored[row.id]
+            assert copy.document == orjson.dumps(document, option=JSON_OPTIONS).decode(), row.id
+            assert copy.csv_row == csv_format.line_of(document), row.id
             if document["status"] == "ongoing":
-                at = row.csv_duration_at
-                assert row.csv_row[at:].startswith(f"{document['duration_days']},"), row.id
-                cells_before = next(csv.reader(io.StringIO(row.csv_row[:at], newline="")))
+                at = copy.csv_duration_at
+                assert copy.csv_row[at:].startswith(f"{document['duration_days']},"), row.id
+                cells_before = next(csv.reader(io.StringIO(copy.csv_row[:at], newline="")))
                 assert cells_before[-1] == "" and len(cells_before) == csv_format.DURATION_INDEX + 1
                 assert cells_before[csv_format.HEADER.index("status")] == "ongoing", row.id
             else:
-                assert row.csv_duration_at is None, row.id
+                assert copy.csv_duration_at is None, row.id
         db.session.rollback()
     return len(rows)
 
 
 def _null_stored_copies(app) -> None:
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(sa.update(Incident.__table__).values(document=None, csv_row=None))
+        connection.execute(sa.delete(StoredDocument.__table__))
 
 
 def test_every_write_keeps_the_stored_copy_current(app, client, admin_client):
@@ -219,3 +222,17 @@ def test_reads_are_a_fixed_number_of_statements(app, client, path):
         with app.app_context():
             sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == (1 if path else 4), statements
+
+
+def test_the_upgrade_fills_the_copies_of_existing_incidents(app, client, database_url):
+    """Migration 0007 renders the stored copies of the incidents already there."""
+    from app.services import migrations
+
+    made = _varied_incidents(client)
+    listed = client.get(f"{LIST}?page_size=500").get_json()
+    with app.app_context():
+        db.engine.dispose()
+    migrations.downgrade(database_url, "0006")
+    migrations.upgrade(database_url)
+    assert assert_stored_copies_current(app) == len(made)
+    assert client.get(f"{LIST}?page_size=500").get_json() == listed

@@ -10,6 +10,7 @@ from app.models.incident import (
     IncidentShutdownType,
     LegalCase,
     Source,
+    StoredDocument,
 )
 from app.models.platform import Platform
 from app.models.revision import DataVersion, IncidentRevision
@@ -27,4 +28,5 @@ __all__ = [
     "LegalCase",
     "Platform",
     "Source",
+    "StoredDocument",
 ]

@@ -140,12 +140,6 @@ class Incident(Base):
     revision: Mapped[int] = mapped_column(default=1)
     # Soft delete: a deleted incident leaves lists, exports and stats but keeps its history.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # The finished API document (JSON exactly as sent) and native CSV row, written with every
-    # change by the revision hook, so reads and exports need no child queries (documents.py).
-    document: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
-    csv_row: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
-    # Ongoing incidents only: where the duration cell starts in csv_row (it grows every day).
-    csv_duration_at: Mapped[int | None] = mapped_column(deferred=True)
 
     # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
     platform_rows: Mapped[list[IncidentPlatform]] = relationship(
@@ -279,3 +273,17 @@ class Source(Base):
     published_on: Mapped[date | None] = mapped_column(sa.Date)
     kind: Mapped[str] = mapped_column(_enum(vocab.SOURCE_KINDS, "source_kind"), default="other")
     archived_url: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+class StoredDocument(Base):
+    """An incident's finished API document (the JSON exactly as sent) and native CSV row, written
+    with every change by the revision hook, so that reads and exports need no child queries
+    (services/documents.py). A table of its own keeps the incidents table narrow: scans for
+    counts and statistics read small rows."""
+
+    __tablename__ = "incident_documents"
+    incident_id: Mapped[int] = mapped_column(_incident_fk(), primary_key=True, autoincrement=False)
+    document: Mapped[str] = mapped_column(sa.Text)
+    csv_row: Mapped[str] = mapped_column(sa.Text)
+    # Ongoing incidents only: where the duration cell starts in csv_row (it grows every day).
+    csv_duration_at: Mapped[int | None]

@@ -27,6 +27,7 @@ from app.models import (
     IncidentShutdownType,
     LegalCase,
     Source,
+    StoredDocument,
 )
 from app.models.incident import derived_fields
 from app.services import aggregates, revisions
@@ -41,7 +42,7 @@ VALUE_ROWS = (
     ("asns", IncidentAsn, "asn"),
 )
 CHILD_ROWS = (("acknowledgements", Acknowledgement), ("legal_cases", LegalCase), ("sources", Source))
-SERVER_SET = {"id", "document", "csv_row", "revision", "created_at", "updated_at", "deleted_at"}
+SERVER_SET = {"id", "revision", "created_at", "updated_at", "deleted_at"}
 
 
 def _columns(model: type, *, skip: set[str]) -> list[str]:
@@ -117,6 +118,7 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
     value_rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in VALUE_ROWS}
     child_rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in CHILD_ROWS}
     revision_rows: list[dict[str, Any]] = []
+    stored_rows: list[dict[str, Any]] = []
     for data, incident_id in zip(documents, ids, strict=True):
         lists = {name: sorted(dict.fromkeys(data.get(name) or ())) for name, _, _ in VALUE_ROWS}
         for name, _, column in VALUE_ROWS:
@@ -149,8 +151,8 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
             **lists,
             **{name: [SimpleNamespace(**child) for child in items] for name, items in children.items()},
         )
-        row.update(stored_values(document))
         incident_rows.append(row)
+        stored_rows.append({"incident_id": incident_id, **stored_values(document)})
         revision_rows.append(
             {
                 "incident_id": incident_id,
@@ -168,5 +170,6 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
     for name, model in CHILD_ROWS:
         _insert(session, model, child_rows[name])
     _insert(session, IncidentRevision, revision_rows)
+    _insert(session, StoredDocument, stored_rows)
     aggregates.bump(session)
     return ids

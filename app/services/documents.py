@@ -5,9 +5,9 @@ its children; pages of 500, exports of a million rows and the revision snapshot 
 imported row cannot afford that. `IncidentSchema` stays the contract (validation, OpenAPI);
 its dump calls `incident_document`, and a test proves both give the same document.
 
-Reads go further still: every write stores the finished document on the incident row, as the
-exact JSON bytes the API sends (`incidents.document`), and its native CSV row
-(`incidents.csv_row`). A page, a single incident or an export then reads one column and sends
+Reads go further still: every write stores the finished document next to the incident, as the
+exact JSON bytes the API sends (`incident_documents.document`), and its native CSV row
+(`incident_documents.csv_row`). A page, a single incident or an export then reads one column and sends
 it as it is (an `orjson.Fragment`), with no child queries and no per-field Python. The stored
 copy is written by the revision hook, in the same transaction as the change and its revision,
 so it cannot drift from the tables; `documents_for_rows` builds a document from the tables
@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import pycountry
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -40,6 +41,7 @@ from app.models import (
     IncidentShutdownType,
     LegalCase,
     Source,
+    StoredDocument,
 )
 from app.models.incident import delay_days, duration_days
 from app.services import csv_format
@@ -225,14 +227,33 @@ def documents_for_rows(session: Session, rows: Sequence[Any]) -> list[IncidentDo
 
 # --------------------------------------------------------------------------- the stored copy
 
+INCIDENTS = Incident.__table__
+STORED = StoredDocument.__table__
+# Incidents with their stored copies (an outer join: a row may have none yet).
+WITH_STORED = INCIDENTS.outerjoin(STORED, STORED.c.incident_id == INCIDENTS.c.id)
 # Columns a read needs to use the stored copy (and to patch an ongoing incident's duration).
 STORED_COLUMNS = (
-    Incident.__table__.c.id,
-    Incident.__table__.c.status,
-    Incident.__table__.c.start_date,
-    Incident.__table__.c.end_date,
-    Incident.__table__.c.document,
+    INCIDENTS.c.id,
+    INCIDENTS.c.status,
+    INCIDENTS.c.start_date,
+    INCIDENTS.c.end_date,
+    STORED.c.document,
 )
+
+
+def stored_rows(where: sa.ColumnElement[bool]) -> sa.Select:
+    """STORED_COLUMNS of the incidents matching `where`."""
+    return sa.select(*STORED_COLUMNS).select_from(WITH_STORED).where(where)
+
+
+def store(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write stored copies (`incident_id` + `stored_values`), replacing those already there."""
+    if not rows:
+        return
+    connection = session.connection()
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(STORED)
+    update = {name: insert.excluded[name] for name in ("document", "csv_row", "csv_duration_at")}
+    connection.execute(insert.on_conflict_do_update(index_elements=[STORED.c.incident_id], set_=update), rows)
 
 
 def stored_values(document: dict[str, Any]) -> dict[str, Any]:
@@ -287,12 +308,7 @@ def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
 
 
 # What the export reads: no enum column (its result processing cost a tenth of the time).
-EXPORT_COLUMNS = (
-    Incident.__table__.c.id,
-    Incident.__table__.c.start_date,
-    Incident.__table__.c.csv_row,
-    Incident.__table__.c.csv_duration_at,
-)
+EXPORT_COLUMNS = (INCIDENTS.c.id, INCIDENTS.c.start_date, STORED.c.csv_row, STORED.c.csv_duration_at)
 
 
 def csv_chunk(session: Session, rows: Sequence[tuple]) -> str:

@@ -102,9 +102,9 @@ def get_incident(session: Session, incident_id: int, *, for_update: bool = False
     return session.scalars(statement).first()
 
 
-def incident_row(session: Session, incident_id: int, columns: Iterable[Any]) -> sa.Row | None:
-    """Columns of the incident's row (Core, no ORM object)."""
-    return session.connection().execute(sa.select(*columns).where(Incident.id == incident_id)).first()
+def incident_row(session: Session, statement: sa.Select, incident_id: int) -> sa.Row | None:
+    """The incident's row as `statement` (a Core select) reads it, no ORM object."""
+    return session.connection().execute(statement.where(Incident.id == incident_id)).first()
 
 
 def duration_expr() -> sa.ColumnElement[int]:
@@ -208,13 +208,15 @@ def order_clauses(sort: str | None, q: str | None = None) -> list[sa.ColumnEleme
     return [ordered, Incident.id.desc() if descending else Incident.id.asc()]
 
 
-def list_incidents(args: dict[str, Any], dialect: str, columns: Iterable[Any] | None = None) -> sa.Select:
-    """Rows of the incidents table (Core, not ORM objects; all columns or those given), filtered
-    and in a total order; `documents.stored_documents` turns them into documents."""
+def list_incidents(
+    args: dict[str, Any], dialect: str, columns: Iterable[Any] | None = None, from_: Any = None
+) -> sa.Select:
+    """Rows of the incidents table (Core, not ORM objects; all columns or those given, from the
+    table or from a join of it), filtered and in a total order."""
     selected = Incident.__table__.c if columns is None else columns
     statement = (
         sa.select(*selected)
-        .select_from(Incident.__table__)
+        .select_from(Incident.__table__ if from_ is None else from_)
         .where(Incident.deleted_at.is_(None), *filter_conditions(args))
     )
     tokens = search_tokens(args["q"]) if args.get("q") else []

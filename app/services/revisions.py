@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.models import Incident, IncidentRevision
 from app.services import aggregates
-from app.services.documents import stored_values
+from app.services.documents import store, stored_values
 
 # Fields that change without anyone changing the incident (duration grows daily while ongoing)
 # or that every revision changes; they are in the stored document but not in `changes`.
@@ -80,13 +80,13 @@ def _write_revisions(session: Session) -> None:
     session.flush()  # ids and derived values are final before the snapshot
     aggregates.bump(session)
     actor = session.info.get("actor", "system")
+    stored: list[dict[str, Any]] = []
     for incident, (action, before) in pending.items():
         if before is None and action != "create":
             previous = latest(session, incident.id)
             before = previous.document if previous is not None else None
         document = snapshot(incident)
-        for column, value in stored_values(document).items():
-            setattr(incident, column, value)
+        stored.append({"incident_id": incident.id, **stored_values(document)})
         changes = diff(before if action != "create" else None, document)
         if action in ("delete", "restore"):
             changes["deleted"] = {"from": action == "restore", "to": action == "delete"}
@@ -102,6 +102,7 @@ def _write_revisions(session: Session) -> None:
             )
         )
     session.flush()
+    store(session, stored)
 
 
 def history(incident_id: int) -> sa.Select:

@@ -26,7 +26,7 @@ from app.resources.incidents.schemas import IncidentSchema
 from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
-from app.services.documents import EXPORT_COLUMNS, csv_chunk
+from app.services.documents import EXPORT_COLUMNS, WITH_STORED, csv_chunk
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
 
@@ -43,7 +43,7 @@ def export_chunks(args: dict[str, Any]):
     """
     session = db.new_session()
     try:
-        statement = incident_service.list_incidents(args, db.engine.dialect.name, EXPORT_COLUMNS)
+        statement = incident_service.list_incidents(args, db.engine.dialect.name, EXPORT_COLUMNS, WITH_STORED)
         connection = session.connection().execution_options(yield_per=EXPORT_BATCH)
         for rows in connection.execute(statement).partitions():
             yield csv_chunk(session, rows)

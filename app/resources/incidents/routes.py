@@ -20,7 +20,7 @@ from app.resources.incidents.schemas import (
 )
 from app.services import aggregates, revisions
 from app.services import incidents as incident_service
-from app.services.documents import STORED_COLUMNS, stored_documents
+from app.services.documents import STORED_COLUMNS, WITH_STORED, stored_documents, stored_rows
 
 blp = Blueprint(
     "incidents",
@@ -35,7 +35,9 @@ MAX_ID = 2**31 - 1
 
 PAGING = ("page", "page_size")
 # Built once: a page's documents by id (an expanding IN, so no per-request statement building).
-STORED_BY_IDS = sa.select(*STORED_COLUMNS).where(Incident.id.in_(sa.bindparam("ids", expanding=True)))
+STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True)))
+# A single incident: its stored copy, and whether it was deleted.
+STORED_ONE = sa.select(*STORED_COLUMNS, Incident.deleted_at).select_from(WITH_STORED)
 
 
 class IncidentPage(SelectPage):
@@ -122,7 +124,7 @@ class IncidentsViews(MethodView):
         Filters combine with AND; repeating a filter ORs its values. `X-Pagination` carries
         the totals and `Link` the first/prev/next/last pages.
         """
-        return incident_service.list_incidents(args, db.engine.dialect.name, STORED_COLUMNS)
+        return incident_service.list_incidents(args, db.engine.dialect.name, (Incident.id,))
 
     @blp.auth("editor")
     @blp.etag
@@ -147,10 +149,8 @@ class IncidentsByIdViews(MethodView):
     @blp.documents(404, 410)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
-        columns = (*STORED_COLUMNS, Incident.deleted_at)
-        row = (
-            incident_service.incident_row(db.session, incident_id, columns) if incident_id <= MAX_ID else None
-        )
+        found = incident_id <= MAX_ID
+        row = incident_service.incident_row(db.session, STORED_ONE, incident_id) if found else None
         if row is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
         if row.deleted_at is not None:
