@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import db
+from app.models import Incident
 from app.services import incidents as incident_service
 from tests.conftest import create
 
@@ -39,7 +40,8 @@ def _plan(app, backend, args, *, pg_off: tuple[str, ...] = ("seqscan",)) -> str:
 
     if "updated_since" in args:
         args = {**args, "updated_since": datetime.fromisoformat(args["updated_since"])}
-    statement = incident_service.list_incidents(args, backend).limit(50)
+    # What a list page runs: the page's ids (their documents are then read by primary key).
+    statement = incident_service.list_incidents(args, backend, (Incident.id,)).limit(50)
     with app.app_context():
         with db.engine.connect() as connection:
             compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
