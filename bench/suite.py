@@ -573,7 +573,7 @@ def _rss_kb(pid: int, key: str = "VmRSS") -> int:
 
 
 def measure_csv(server: Server, path: str, warm_path: str, expected: int, profile: Profile) -> dict[str, Any]:
-    """One full export from a freshly started server, with its memory sampled every 20 ms."""
+    """Two full exports from a freshly started server, with its memory sampled every 20 ms."""
     server.start()
     try:
         loadgen.fetch(HOST, server.port, warm_path)
@@ -589,11 +589,16 @@ def measure_csv(server: Server, path: str, warm_path: str, expected: int, profil
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        # Twice on the same server: the first export also reads the database file from disk into
+        # the OS cache (a one-off on this machine's slow disk), the second is the steady state;
+        # rows/s is the second's, the first's is kept as `cold_rows_per_s`.
+        cold = loadgen.stream(HOST, server.port, path, max_seconds=profile.csv_max_seconds)
         result = loadgen.stream(HOST, server.port, path, max_seconds=profile.csv_max_seconds)
         stop.set()
         sampler.join()
         hwm = max(_rss_kb(pid, "VmHWM") for pid in pids)
         out = result.as_dict()
+        out["cold_rows_per_s"] = cold.as_dict().get("rows_per_s")
         out.update(
             expected_rows=expected,
             ok=result.status == 200 and result.rows == expected,
