@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -30,6 +31,16 @@ def _days_between_sqlite(element, compiler, **kw):
         f"CAST(julianday({compiler.process(end, **kw)}) - "
         f"julianday({compiler.process(start, **kw)}) AS INTEGER)"
     )
+
+
+# SQLite's `FROM table INDEXED BY index`, written as a SQLAlchemy FROM hint
+# (`select.with_hint(table, "INDEXED BY …", "sqlite")`): the SQLite dialect renders no FROM
+# hints, so this one method is added to its compiler.
+def _sqlite_from_hint_text(self, table, text):  # noqa: ANN001, ANN202
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint_text
 
 
 # --------------------------------------------------------------------------- full-text search
