@@ -6,8 +6,9 @@ statistics count every matching incident: their cost grows with the database. Th
 on the query, the data and (for durations of ongoing incidents) today's date, so each worker
 keeps the results it computed, keyed by those three. The data's part of the key is the token of
 the `data_version` row, which every write to an incident replaces in its own transaction (the
-revision hook and the bulk import call `bump`): a cached figure is never used after the data
-changed, and costs one primary-key read per request to check. Entries also expire after
+revision hook calls `bump` just before the commit, for the bulk import's Core inserts too): a
+cached figure is never used after the data changed, and costs one primary-key read per
+request to check. Entries also expire after
 AGGREGATE_CACHE_SECONDS, for changes made outside the app (SQL by hand); 0 turns the cache off.
 """
 

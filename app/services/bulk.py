@@ -30,7 +30,7 @@ from app.models import (
     StoredDocument,
 )
 from app.models.incident import derived_fields
-from app.services import aggregates, revisions
+from app.services import revisions
 from app.services.documents import build_document, stored_values
 from app.services.incidents import default_status
 
@@ -171,5 +171,5 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
         _insert(session, model, child_rows[name])
     _insert(session, IncidentRevision, revision_rows)
     _insert(session, StoredDocument, stored_rows)
-    aggregates.bump(session)
+    revisions.data_changed(session)  # the data version is replaced at commit
     return ids

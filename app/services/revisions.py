@@ -33,6 +33,13 @@ def install(snapshot: Snapshot) -> None:
 
 def _forget_pending(session: Session, _transaction: Any) -> None:
     session.info.pop("revisions", None)
+    session.info.pop("data_changed", None)
+
+
+def data_changed(session: Session) -> None:
+    """Note a write made outside the ORM (the bulk import's Core inserts): the data version is
+    replaced at commit, like for any revision."""
+    session.info["data_changed"] = True
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
@@ -75,10 +82,12 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict
 
 def _write_revisions(session: Session) -> None:
     pending: dict[Incident, tuple[str, dict | None]] = session.info.pop("revisions", {})
+    changed = session.info.pop("data_changed", False)
     if not pending:
+        if changed:
+            aggregates.bump(session)
         return
     session.flush()  # ids and derived values are final before the snapshot
-    aggregates.bump(session)
     actor = session.info.get("actor", "system")
     stored: list[dict[str, Any]] = []
     for incident, (action, before) in pending.items():
@@ -103,6 +112,9 @@ def _write_revisions(session: Session) -> None:
         )
     session.flush()
     store(session, stored)
+    # Last, just before the commit: the version row is the one row every writer updates, so it
+    # is locked for as short a time as possible and always after the writer's own rows.
+    aggregates.bump(session)
 
 
 def history(incident_id: int) -> sa.Select:
