@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy.orm import Session
 
 from app.models import DataVersion
@@ -69,6 +69,11 @@ class AggregateCache:
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return value
+
+
+def request_key(kind: str, skip: tuple[str, ...] = ()) -> Hashable:
+    """A cache key for the current request's query string (order-independent), less `skip`."""
+    return (kind, tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k not in skip)))
 
 
 def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:

@@ -284,6 +284,12 @@ def _today(row: Any) -> str:
     return _with_duration(row.document, days, at)
 
 
+def _built(session: Session, incident_ids: list[int]) -> dict[int, IncidentDocument]:
+    """Documents built from the tables, for incidents without a stored copy."""
+    rows = session.execute(sa.select(INCIDENTS).where(INCIDENTS.c.id.in_(incident_ids))).all()
+    return {document["id"]: document for document in documents_for_rows(session, rows)}
+
+
 def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
     """Documents of rows read with STORED_COLUMNS, in their order: the stored JSON as an
     `orjson.Fragment` (copied as it is into the response), with today's duration for an ongoing
@@ -297,9 +303,7 @@ def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
         else:
             documents.append(orjson.Fragment(_today(row) if row.status == "ongoing" else row.document))
     if missing:
-        table = Incident.__table__
-        full = session.execute(sa.select(table).where(table.c.id.in_(missing))).all()
-        built = {document["id"]: document for document in documents_for_rows(session, full)}
+        built = _built(session, missing)
         documents = [
             built[row.id] if document is None else document
             for row, document in zip(rows, documents, strict=True)
@@ -325,10 +329,9 @@ def csv_chunk(session: Session, rows: Sequence[tuple]) -> str:
         else:
             lines.append(_with_duration(line, duration_days(start, None, "ongoing"), at))
     if missing:
-        table = Incident.__table__
-        full = session.execute(sa.select(table).where(table.c.id.in_(missing))).all()
-        built = {
-            document["id"]: csv_format.line_of(document) for document in documents_for_rows(session, full)
-        }
-        lines = [built[row[0]] if line is None else line for row, line in zip(rows, lines, strict=True)]
+        built = _built(session, missing)
+        lines = [
+            csv_format.line_of(built[row[0]]) if line is None else line
+            for row, line in zip(rows, lines, strict=True)
+        ]
     return "".join(lines)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -152,7 +152,7 @@ class StatsViews(MethodView):
         """
         group_by = args.pop("group_by")
         # One grouped query over every matching incident: cached until the data changes.
-        key = ("stats", tuple(sorted((k, tuple(v)) for k, v in request.args.lists())))
+        key = aggregates.request_key("stats")
         groups = aggregates.cached(db.session, key, lambda: stats_service.stats(db.session, group_by, args))
         if group_by == "country":
             groups = [{**group, "country_name": country_name(group["group"])} for group in groups]

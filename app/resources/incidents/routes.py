@@ -33,7 +33,6 @@ blp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-PAGING = ("page", "page_size")
 # Built once: a page's documents by id (an expanding IN, so no per-request statement building).
 STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True)))
 # A single incident: its stored copy, and whether it was deleted.
@@ -51,7 +50,7 @@ class IncidentPage(SelectPage):
     @property
     def item_count(self) -> int:
         # The total grows with the data: cached until the data changes (services/aggregates.py).
-        key = ("incidents", tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k not in PAGING)))
+        key = aggregates.request_key("incidents", skip=("page", "page_size"))
         return aggregates.cached(db.session, key, lambda: SelectPage.item_count.fget(self))
 
     @property
