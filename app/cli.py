@@ -119,6 +119,7 @@ def demo_load(if_empty: bool) -> None:
 )
 def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
     """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""
+    from app.resources import fastload
     from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer
 
@@ -131,7 +132,7 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
             session,
             lines,
             fmt=fmt,
-            load=schema.load,
+            load=fastload.loader_for(IncidentSchema),
             dump=schema.dump,
             dry_run=dry_run,
             on_error=on_error,

@@ -479,6 +479,7 @@ def import_csv(database_url: str, path: Path) -> dict[str, Any]:
 
     from app import create_app
     from app.db import db
+    from app.resources import fastload
     from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer, revisions
 
@@ -494,7 +495,12 @@ def import_csv(database_url: str, path: Path) -> dict[str, Any]:
             try:
                 revisions.set_actor(session, "bench")
                 report = importer.run_import(
-                    session, lines, fmt="native", load=schema.load, dump=schema.dump, on_error="abort"
+                    session,
+                    lines,
+                    fmt="native",
+                    load=fastload.loader_for(IncidentSchema),
+                    dump=schema.dump,
+                    on_error="abort",
                 )
             finally:
                 session.close()

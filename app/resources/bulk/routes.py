@@ -13,6 +13,7 @@ from flask_smorest import abort
 
 from app.db import db
 from app.extensions import Blueprint
+from app.resources import fastload
 from app.resources.bulk.schemas import (
     ImportArgsSchema,
     ImportFileSchema,
@@ -128,7 +129,7 @@ class IncidentsImportViews(MethodView):
             db.session,
             lines,
             fmt=args["format"],
-            load=schema.load,
+            load=fastload.loader_for(IncidentSchema),
             dump=schema.dump,
             dry_run=args["dry_run"],
             on_error=args["on_error"],
