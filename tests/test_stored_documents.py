@@ -163,6 +163,29 @@ def test_import_creates_what_the_api_creates(app, client):
         assert set(revision.changes) == set(changes)
 
 
+def test_a_creates_changes_are_its_document_stored_once(app, client):
+    """Revision 1 shows every field from null, for POST and for the import alike, while its row
+    stores the document only (the changes are derived from it, not stored twice)."""
+    posted = create(client, title="Posted")
+    table = _table(_export(client).data)
+    row = dict(zip(table[0], table[1], strict=True))
+    row.update(id="", revision="", title="Imported")  # a new incident, not an update of this one
+    assert _import(client, _csv([table[0], [row[name] for name in table[0]]])).get_json()["created"] == 1
+    listed = client.get(f"{LIST}?page_size=10").get_json()
+    assert sorted(document["title"] for document in listed) == ["Imported", "Posted"]
+    for document in listed:
+        first = client.get(f"{LIST}/{document['id']}/revisions").get_json()[0]
+        assert first["action"] == "create"
+        assert first["changes"]["title"] == {"from": None, "to": document["title"]}
+        assert first["changes"]["country"] == {"from": None, "to": "IN"}
+        given = {name for name, value in document.items() if value is not None}
+        assert set(first["changes"]) == given - {"revision", "updated_at", "duration_days"}
+    with app.app_context():
+        stored = db.session.execute(sa.select(IncidentRevision.__table__.c.changes)).scalars().all()
+    assert stored == [{}, {}]
+    assert posted["revision"] == 1
+
+
 def test_reads_without_a_stored_copy_are_built_from_the_tables(app, client):
     """Rows written before migration 0007 (or by hand) have no stored copy: served all the same."""
     made = _varied_incidents(client)

@@ -11,6 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UtcDateTime, utcnow
 
 ACTIONS = ("create", "update", "delete", "restore")
+# Fields that change without anyone changing the incident (duration grows daily while ongoing)
+# or that every revision changes; they are in the stored document but not in `changes`.
+NOT_CHANGES = {"revision", "updated_at", "duration_days"}
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`{"field": {"from": old, "to": new}}` for every field that differs."""
+    before = before or {}
+    return {
+        field: {"from": before.get(field), "to": value}
+        for field, value in after.items()
+        if field not in NOT_CHANGES and before.get(field) != value
+    }
 
 
 class IncidentRevision(Base):
@@ -26,8 +39,16 @@ class IncidentRevision(Base):
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(sa.String(100))
-    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # A create's changes are every field of its document, from null: stored as {} and derived
+    # on read rather than stored twice (half of a bulk import's revision bytes).
+    stored_changes: Mapped[dict[str, Any]] = mapped_column("changes", sa.JSON)
     document: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        if self.action == "create" and not self.stored_changes:
+            return diff(None, self.document)
+        return self.stored_changes
 
 
 class DataVersion(Base):

@@ -11,12 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.models import Incident, IncidentRevision
+from app.models.revision import diff
 from app.services import aggregates
 from app.services.documents import store, stored_values
-
-# Fields that change without anyone changing the incident (duration grows daily while ongoing)
-# or that every revision changes; they are in the stored document but not in `changes`.
-NOT_CHANGES = {"revision", "updated_at", "duration_days"}
 
 Snapshot = Callable[[Incident], dict[str, Any]]
 _snapshot: Snapshot | None = None
@@ -71,15 +68,6 @@ def set_actor(session: Session, actor: str) -> None:
     session.info["actor"] = actor
 
 
-def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    before = before or {}
-    return {
-        field: {"from": before.get(field), "to": value}
-        for field, value in after.items()
-        if field not in NOT_CHANGES and before.get(field) != value
-    }
-
-
 def _write_revisions(session: Session) -> None:
     pending: dict[Incident, tuple[str, dict | None]] = session.info.pop("revisions", {})
     changed = session.info.pop("data_changed", False)
@@ -96,7 +84,7 @@ def _write_revisions(session: Session) -> None:
             before = previous.document if previous is not None else None
         document = snapshot(incident)
         stored.append({"incident_id": incident.id, **stored_values(document)})
-        changes = diff(before if action != "create" else None, document)
+        changes = {} if action == "create" else diff(before, document)  # see IncidentRevision
         if action in ("delete", "restore"):
             changes["deleted"] = {"from": action == "restore", "to": action == "delete"}
         session.add(
@@ -106,7 +94,7 @@ def _write_revisions(session: Session) -> None:
                 action=action,
                 at=incident.updated_at or utcnow(),
                 actor=actor,
-                changes=changes,
+                stored_changes=changes,
                 document=document,
             )
         )

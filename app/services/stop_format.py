@@ -551,6 +551,9 @@ OFFICIAL_HOST = re.compile(r"(^|\.)(gov|gob|gouv|govt|mil)(\.|$)|\.nic\.in$|\.go
 ARCHIVED = re.compile(r"^https?://web\.archive\.org/web/[^/]+/(https?://.+)$", re.IGNORECASE)
 
 _url_validator = ma.validate.URL(schemes={"http", "https"}, require_tld=False)
+# marshmallow compiles the validator's (large, Unicode) pattern on first use, ~0.1 s: at import,
+# not inside the first import request.
+_url_validator("https://example.org/")
 
 
 # --------------------------------------------------------------------------- public API
@@ -1037,6 +1040,8 @@ _TRAILING = ";,.:\"'>]"
 
 def extract_urls(cell: str) -> list[str]:
     """Valid http(s) URLs in a cell, in order, without duplicates."""
+    if "://" not in cell:
+        return []
     starts = [
         match.start()
         for match in _URL_START.finditer(cell)
@@ -1096,7 +1101,11 @@ def source_kind(url: str) -> str:
 
 
 def _clean(value: str) -> str:
-    return value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.strip()
 
 
 def _clip(text: str, limit: int) -> str:
