@@ -17,7 +17,7 @@ import csv
 import io
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -77,8 +77,11 @@ _DANGEROUS = re.compile(r"^'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 
 
+_RISKY_FIRST = frozenset("'=+-@\t\r")
+
+
 def neutralise(text: str) -> str:
-    return "'" + text if _DANGEROUS.match(text) else text
+    return "'" + text if text and text[0] in _RISKY_FIRST and _DANGEROUS.match(text) else text
 
 
 def unneutralise(text: str) -> str:
@@ -105,25 +108,31 @@ def _children(items: list[dict[str, Any]]) -> str:
     return neutralise(orjson.dumps(stripped, option=orjson.OPT_SORT_KEYS).decode())
 
 
+def _cell(name: str, kind: str) -> Callable[[dict[str, Any]], str]:
+    """How a column's cell is written from a document."""
+    if name == "acknowledgement_count":
+        return lambda document: str(len(document["acknowledgements"]))
+    if name == "legal_case_count":
+        return lambda document: str(len(document["legal_cases"]))
+    if name == "source_urls":
+        return lambda document: _text(URL_SEPARATOR.join(source["url"] for source in document["sources"]))
+    if kind == "json":
+        return lambda document: _children(document[name])
+    if kind in ("list", "intlist"):
+        return lambda document: _text(LIST_SEPARATOR.join(map(str, document[name])))
+    if kind == "text":
+        return lambda document: _text(document[name])
+    if kind == "derived":
+        return lambda document: _text(value) if isinstance(value := document[name], str) else _plain(value)
+    return lambda document: _plain(document[name])
+
+
+_CELLS = [_cell(name, kind) for name, kind in COLUMNS]
+
+
 def row_of(document: dict[str, Any]) -> list[str]:
     """An incident document (as the API shows it) → the cells of its CSV row."""
-    cells = []
-    for name, kind in COLUMNS:
-        if name == "acknowledgement_count":
-            cells.append(str(len(document["acknowledgements"])))
-        elif name == "legal_case_count":
-            cells.append(str(len(document["legal_cases"])))
-        elif name == "source_urls":
-            cells.append(_text(URL_SEPARATOR.join(source["url"] for source in document["sources"])))
-        elif kind == "json":
-            cells.append(_children(document[name]))
-        elif kind in ("list", "intlist"):
-            cells.append(_text(LIST_SEPARATOR.join(str(v) for v in document[name])))
-        elif kind == "text" or (kind == "derived" and isinstance(document[name], str)):
-            cells.append(_text(document[name]))
-        else:
-            cells.append(_plain(document[name]))
-    return cells
+    return [cell(document) for cell in _CELLS]
 
 
 class _Line:
@@ -167,7 +176,8 @@ def line_and_duration_offset(document: dict[str, Any]) -> tuple[str, int]:
     the cell follows the cells before it and their commas."""
     cells = row_of(document)
     before = _writers.line(cells[:DURATION_INDEX])
-    return _writers.line(cells), len(before) - 2 + 1  # CRLF out, comma in
+    # Each cell is quoted on its own, so the row is the two halves joined by a comma.
+    return f"{before[:-2]},{_writers.line(cells[DURATION_INDEX:])}", len(before) - 2 + 1
 
 
 def header_line() -> str:

@@ -29,7 +29,7 @@ ON_ERROR = ("abort", "skip")
 NATIVE_IGNORED = {name for name, kind in csv_format.COLUMNS if kind == "derived"} | {"source_urls"}
 NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
 FLUSH_EVERY = 500
-CREATE_BATCH = 1000
+CREATE_BATCH = 5000
 
 
 @dataclass
