@@ -26,7 +26,7 @@ import marshmallow as ma
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from marshmallow.utils import missing
 
-from app.resources.fields import Enum, Str, Text
+from app.resources.fields import CountryCode, Enum, HttpUrl, Str, Text
 
 Loader = Callable[[dict[str, Any]], dict[str, Any]]
 FieldLoader = Callable[[Any, dict[str, Any]], Any]
@@ -80,6 +80,46 @@ def _string(field: Str) -> FieldLoader:
     return load
 
 
+def _http_url(field: HttpUrl) -> FieldLoader:
+    """HttpUrl: trimmed; "" is None when optional; a str without NUL characters, validated, and
+    matching the published pattern (the steps of HttpUrl.deserialize, in its order)."""
+    checks, allow_none, pattern = _validators(field), field.allow_none, field._compiled
+
+    def load(value: Any, data: dict[str, Any]) -> Any:
+        if value is None and allow_none:
+            return None
+        if type(value) is not str:
+            raise _GiveUp
+        value = value.strip()
+        if value == "" and allow_none:
+            return None
+        if "\x00" in value:
+            raise _GiveUp
+        _validate(checks, value)
+        if not pattern.match(value):
+            raise _GiveUp
+        return value
+
+    return load
+
+
+def _memoized(field: ma.fields.Field, name: str | None) -> FieldLoader:
+    """A field whose result depends on the value alone (CountryCode): each value is
+    deserialized by the field once, then remembered (valid values only; at most 4,096)."""
+    generic, seen = _generic(field, name), {}
+
+    def load(value: Any, data: dict[str, Any]) -> Any:
+        if type(value) is not str:
+            return generic(value, data)
+        if value not in seen:
+            if len(seen) >= 4096:
+                seen.clear()
+            seen[value] = generic(value, data)
+        return seen[value]
+
+    return load
+
+
 def _list(field: ma.fields.List) -> FieldLoader:
     inner, checks = _field_loader(field.inner, None), _validators(field)
 
@@ -129,6 +169,10 @@ def _field_loader(field: ma.fields.Field, name: str | None) -> FieldLoader:
         return _generic(field, name)  # field-level processors: marshmallow's own order
     if type(field) in (Str, Text, Enum):
         return _string(field)
+    if type(field) is HttpUrl:
+        return _http_url(field)
+    if type(field) is CountryCode and not field.validators:
+        return _memoized(field, name)
     if type(field) is ma.fields.List:
         return _list(field)
     if type(field) is ma.fields.Nested:
