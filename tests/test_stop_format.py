@@ -1350,3 +1350,28 @@ def test_the_real_stop_file_with_the_older_vocabulary(old_aliases):
         and "service_based" not in row_documents[0]["shutdown_types"]
     ]
     assert len(dropped) == OLD_REAL_SERVICE_BASED_DROPPED
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a",
+        "HTTP://Gov.PK/notice",
+        "https://EXAMPLE.org",
+        "https://a.b.c./x",
+        "https://x.org?q=1",
+        "https://x.org#top",
+        "https://User@Example.org:80/x",
+        "https://example.org:8080",
+        "http://[::1]/",
+        "https://%41.org/",
+        "https:///path",
+        "https://",
+        "https://exa mple.org/",
+        "web.archive.org/web/2020/https://x.org",
+    ],
+)
+def test_url_host_is_what_urlsplit_says(url):
+    from urllib.parse import urlsplit
+
+    assert sf.url_host(url) == (urlsplit(url).hostname or "")

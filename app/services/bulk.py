@@ -9,6 +9,7 @@ derived fields (`derived_fields`, shared with the ORM model) and the document as
 
 from __future__ import annotations
 
+import operator
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -138,17 +139,23 @@ def _insert_values(connection: sa.Connection, table: sa.Table, rows: list[dict[s
     bind processor (as SQLAlchemy's own executemany does)."""
     dialect = connection.dialect
     columns = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+    processors = [
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := table.c[name].type.bind_processor(dialect)) is not None
+    ]
+    cells = operator.itemgetter(*columns)
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     group = f"({', '.join('?' * len(columns))})"
     size = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_PARAMS // len(columns)))
     for offset in range(0, len(rows), size):
         chunk = rows[offset : offset + size]
-        values = [
-            value if process is None else process(value)
-            for row in chunk
-            for value, process in zip([row[name] for name in columns], processors, strict=True)
-        ]
+        values: list[Any] = []
+        for row in chunk:
+            row_values = list(cells(row)) if len(columns) > 1 else [row[columns[0]]]
+            for index, process in processors:
+                row_values[index] = process(row_values[index])
+            values += row_values
         sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) VALUES "
         connection.exec_driver_sql(sql + ", ".join([group] * len(chunk)), tuple(values))
 

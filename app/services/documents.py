@@ -68,6 +68,7 @@ def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+@lru_cache(maxsize=1024)  # a bulk import gives every new incident the same two timestamps
 def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -1086,7 +1086,23 @@ def source_kind(url: str) -> str:
     archived = ARCHIVED.match(url)
     if archived:
         return source_kind(archived.group(1))
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return _host_kind(url_host(url).lower().rstrip("."))
+
+
+_PLAIN_NETLOC = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#@:\[%\s]*)(?:[/?#]|$)")
+
+
+def url_host(url: str) -> str:
+    """`urlsplit(url).hostname or ""`, without urlsplit for the usual `scheme://host/...`
+    (no user, port, IPv6 brackets, zone or whitespace, where urlsplit does more)."""
+    plain = _PLAIN_NETLOC.match(url)
+    if plain is not None:
+        return plain.group(1).lower()
+    return urlsplit(url).hostname or ""
+
+
+@lru_cache(maxsize=4096)
+def _host_kind(host: str) -> str:
     # The host and each of its parent domains, looked up in one dict; the first kind listed wins.
     labels = host.split(".")
     ranks = [_KIND_RANK[d] for d in (".".join(labels[i:]) for i in range(len(labels))) if d in _KIND_RANK]
