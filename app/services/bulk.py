@@ -52,6 +52,7 @@ SERVER_SET = {"id", "revision", "created_at", "updated_at", "deleted_at"}
 SQLITE_MAX_PARAMS = 32766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
 SQLITE_ROWS_PER_INSERT = 500
 PIPELINE_BATCH = 250  # incidents built while the previous ones are written
+PIPELINE_FIRST_BATCH = 50
 PIPELINE_SWITCH_INTERVAL = 0.0005  # seconds; see _short_switch_interval
 
 
@@ -298,11 +299,13 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
         _short_switch_interval(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer,
     ):
-        for offset in range(0, len(documents), PIPELINE_BATCH):
+        # A small first batch, so that the writer starts early; then PIPELINE_BATCH at a time.
+        starts = [0, *range(PIPELINE_FIRST_BATCH, len(documents), PIPELINE_BATCH)]
+        for start, end in zip(starts, [*starts[1:], len(documents)], strict=True):
             if failed:
                 break
             batch = _Batch()
-            for index in range(offset, min(offset + PIPELINE_BATCH, len(documents))):
+            for index in range(start, end):
                 batch.add(documents[index], ids[index], child_ids, now, actor)
             writer.submit(write, batch.write_incidents)
             rows.take_rows(batch)
