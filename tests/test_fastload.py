@@ -175,6 +175,22 @@ def test_invalid_documents_get_marshmallows_errors(app):
     assert "Unknown country code 'ZZ'" in messages["country"][0]
 
 
+SINGLE_PATHS = [(key,) for key in TOP_KEYS] + [
+    (name, 0, key) for name, keys in sorted(CHILD_KEYS.items()) for key in keys
+]
+
+
+def test_every_single_change_loads_as_marshmallow_loads_it(app):
+    """Each path set to each value, one at a time: every field type meets every kind of value."""
+    with app.app_context():
+        schema = IncidentSchema()
+        load = fastload.compile_loader(schema)
+        for path in SINGLE_PATHS:
+            for value in VALUES:
+                document = mutate(FULL, path, value)
+                assert outcome(load, document) == outcome(schema.load, document), (path, value)
+
+
 @settings(
     max_examples=400,
     deadline=None,

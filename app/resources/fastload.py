@@ -20,13 +20,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from marshmallow.utils import missing
 
-from app.resources.fields import CountryCode, Enum, HttpUrl, Str, Text
+from app.resources.fields import (
+    EARLIEST_DATE,
+    MAX_YEARS_AHEAD,
+    CountryCode,
+    Day,
+    Enum,
+    HttpUrl,
+    IsoDate,
+    Str,
+    Text,
+)
 
 Loader = Callable[[dict[str, Any]], dict[str, Any]]
 FieldLoader = Callable[[Any, dict[str, Any]], Any]
@@ -103,6 +114,34 @@ def _http_url(field: HttpUrl) -> FieldLoader:
     return load
 
 
+def _day(field: Day) -> FieldLoader:
+    """Day: YYYY-MM-DD (IsoDate's pattern), a real date (`date.fromisoformat`, as marshmallow's
+    Date), from 1990 to a few years ahead; parsed dates remembered (at most 4,096)."""
+    checks, allow_none, pattern, parsed = _validators(field), field.allow_none, IsoDate._pattern, {}
+
+    def load(value: Any, data: dict[str, Any]) -> Any:
+        if value is None and allow_none:
+            return None
+        day = parsed.get(value) if type(value) is str else None
+        if day is None:
+            if type(value) is not str or not pattern.match(value):
+                raise _GiveUp
+            try:
+                day = date.fromisoformat(value)
+            except ValueError as error:
+                raise _GiveUp from error
+            if len(parsed) >= 4096:
+                parsed.clear()
+            parsed[value] = day
+        latest = datetime.now(UTC).date() + timedelta(days=365 * MAX_YEARS_AHEAD)
+        if day < EARLIEST_DATE or day > latest:
+            raise _GiveUp
+        _validate(checks, day)
+        return day
+
+    return load
+
+
 def _memoized(field: ma.fields.Field, name: str | None) -> FieldLoader:
     """A field whose result depends on the value alone (CountryCode): each value is
     deserialized by the field once, then remembered (valid values only; at most 4,096)."""
@@ -171,6 +210,8 @@ def _field_loader(field: ma.fields.Field, name: str | None) -> FieldLoader:
         return _string(field)
     if type(field) is HttpUrl:
         return _http_url(field)
+    if type(field) is Day and field.format in (None, "iso"):
+        return _day(field)
     if type(field) is CountryCode and not field.validators:
         return _memoized(field, name)
     if type(field) is ma.fields.List:

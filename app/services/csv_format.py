@@ -14,7 +14,6 @@ gets one more `'`; the importer removes exactly one.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -136,16 +135,21 @@ def row_of(document: dict[str, Any]) -> list[str]:
 
 
 class _Line:
-    """A file-like sink for csv.writer that hands back what was written."""
+    """A sink for csv.writer that hands back what was written (a list, not a StringIO: half the
+    cost per row)."""
+
+    __slots__ = ("parts",)
 
     def __init__(self) -> None:
-        self.buffer = io.StringIO()
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
 
     def take(self) -> str:
-        value = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return value
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
 
 
 class _Writers(threading.local):
@@ -153,7 +157,7 @@ class _Writers(threading.local):
 
     def __init__(self) -> None:
         self.sink = _Line()
-        self.writer = csv.writer(self.sink.buffer, lineterminator="\r\n")
+        self.writer = csv.writer(self.sink, lineterminator="\r\n")
 
     def line(self, cells: list[str]) -> str:
         self.writer.writerow(cells)
