@@ -14,7 +14,15 @@ from app.config import Config, normalize_database_url
 from app.db import db
 from app.extensions import Api, init_json
 
-EXPOSED_HEADERS = ["ETag", "Incident-ETag", "X-Pagination", "Link", "Location", "Retry-After"]
+EXPOSED_HEADERS = [
+    "ETag",
+    "Incident-ETag",
+    "X-Pagination",
+    "X-Next-Cursor",
+    "Link",
+    "Location",
+    "Retry-After",
+]
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http
+import json
 import logging
 from functools import wraps
 from typing import Any
@@ -131,6 +132,8 @@ class ProblemSchema(ma.Schema):
 
 
 # --------------------------------------------------------------------------- pager
+
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
 
 class SelectPage(Page):
@@ -271,7 +274,14 @@ class Blueprint(BaseBlueprint):
 
     def _set_pagination_metadata(self, page_params, result, headers):
         result, headers = super()._set_pagination_metadata(page_params, result, headers)
-        if page_params.item_count is not None:
+        cursor = g.get("next_cursor")
+        if cursor is not None:
+            headers[NEXT_CURSOR_HEADER] = cursor
+        if "after" in request.args:
+            # Keyset paging knows the total, not the page number: no page fields, no prev/last.
+            headers[self.PAGINATION_HEADER_NAME] = json.dumps({"total": page_params.item_count or 0})
+            headers["Link"] = _cursor_link_header(cursor)
+        elif page_params.item_count is not None:
             headers["Link"] = _link_header(page_params)
         return result, headers
 
@@ -285,7 +295,12 @@ class Blueprint(BaseBlueprint):
         }
         resp_doc["headers"]["Link"] = {
             "description": "RFC 8288 links to the `first`, `prev`, `next` and `last` pages, "
-            "with the same filters.",
+            "with the same filters (with `after`: `first` and `next`).",
+            "schema": {"type": "string"},
+        }
+        resp_doc["headers"][NEXT_CURSOR_HEADER] = {
+            "description": "When more incidents follow: the `after` value that gives the next page "
+            "(keyset paging; not for a search ordered by relevance).",
             "schema": {"type": "string"},
         }
 
@@ -330,6 +345,14 @@ def authenticate() -> auth_service.Caller:
         )
     revisions.set_actor(db.session, caller.name)
     return caller
+
+
+def _cursor_link_header(cursor: str | None) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "after")]
+    links = [f'<{request.base_url}?{urlencode(args)}>; rel="first"']
+    if cursor is not None:
+        links.append(f'<{request.base_url}?{urlencode([*args, ("after", cursor)])}>; rel="next"')
+    return ", ".join(links)
 
 
 def _link_header(page_params) -> str:

@@ -150,6 +150,9 @@ SEMANTIC_RULES = [
         r"^Name at least one platform for a service_based shutdown\.$",
         r"^No record with id -?\d+ belongs to this incident\.$",  # inline child ids must be ours
         r"^NUL characters are not allowed\.$",
+        r"^This cursor ",  # `after` is opaque: only a cursor the API gave is a position
+        r"^Use either `page` or `after`, not both\.$",
+        r"^`after` needs a `sort`",
     )
 ]
 # Text is trimmed before its length is checked, so " " (or "\x1f", which Python's str.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -13,8 +13,8 @@ from app.db import db
 from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
 from app.models import Incident
 from app.resources.incidents.schemas import (
+    IncidentListArgsSchema,
     IncidentPatchSchema,
-    IncidentQueryArgsSchema,
     IncidentSchema,
     RevisionSchema,
 )
@@ -59,10 +59,20 @@ class IncidentPage(SelectPage):
         if params.first_item >= (params.item_count or 0):
             return []
         connection = db.session.connection()
-        page = self.collection.with_only_columns(Incident.id, maintain_column_froms=True)
-        ids = connection.scalars(page.offset(params.first_item).limit(params.page_size)).all()
-        rows = {row.id: row for row in connection.execute(STORED_BY_IDS, {"ids": ids})}
-        return stored_documents(db.session, [rows[i] for i in ids if i in rows])
+        sort, after = g.get("page_sort"), g.get("page_after")
+        columns = [Incident.id] if sort is None else [Incident.id, incident_service.sort_key(sort)]
+        page = self.collection.with_only_columns(*columns, maintain_column_froms=True)
+        if after is not None:  # keyset: from the cursor's position, one row more to see if any follow
+            rows = connection.execute(page.where(after).limit(params.page_size + 1)).all()
+            more, rows = len(rows) > params.page_size, rows[: params.page_size]
+        else:
+            rows = connection.execute(page.offset(params.first_item).limit(params.page_size)).all()
+            more = params.first_item + len(rows) < params.item_count
+        if sort is not None and rows and more:
+            g.next_cursor = incident_service.encode_cursor(sort, rows[-1][1], rows[-1][0])
+        ids = [row[0] for row in rows]
+        stored = {row.id: row for row in connection.execute(STORED_BY_IDS, {"ids": ids})}
+        return stored_documents(db.session, [stored[i] for i in ids if i in stored])
 
 
 def find_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:
@@ -113,7 +123,7 @@ def _replace(incident_id: int, data: dict[str, Any], *, partial: bool) -> Incide
 @blp.route("")
 class IncidentsViews(MethodView):
     @blp.etag
-    @blp.arguments(IncidentQueryArgsSchema, location="query")
+    @blp.arguments(IncidentListArgsSchema, location="query")
     @blp.response(200, IncidentSchema(many=True))
     @blp.paginate(IncidentPage, page_size=50, max_page_size=500)
     @blp.documents(400)
@@ -121,8 +131,15 @@ class IncidentsViews(MethodView):
         """List incidents
 
         Filters combine with AND; repeating a filter ORs its values. `X-Pagination` carries
-        the totals and `Link` the first/prev/next/last pages.
+        the totals and `Link` the first/prev/next/last pages. `X-Next-Cursor` is the `after`
+        value of the next page, for keyset paging (any depth at the cost of a first page).
         """
+        after = args.pop("after", None)  # checked by the schema (a bad cursor is a 422)
+        searching = bool(args.get("q")) and not args.get("sort")
+        g.page_sort = None if searching else args.get("sort") or incident_service.DEFAULT_SORT
+        if after is not None:
+            value, incident_id = incident_service.decode_cursor(after, g.page_sort)
+            g.page_after = incident_service.after_condition(g.page_sort, value, incident_id)
         return incident_service.list_incidents(args, db.engine.dialect.name, (Incident.id,))
 
     @blp.auth("editor")

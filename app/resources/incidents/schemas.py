@@ -7,6 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 import orjson
+from flask import request
 
 from app import vocab
 from app.extensions import QueryArgsSchema, Schema
@@ -26,7 +27,7 @@ from app.resources.fields import (
     country_name,
 )
 from app.services.documents import IncidentDocument, incident_document
-from app.services.incidents import incident_rule_errors
+from app.services.incidents import DEFAULT_SORT, CursorError, decode_cursor, incident_rule_errors
 
 F = ma.fields
 FINISHED = (IncidentDocument, orjson.Fragment)
@@ -340,6 +341,35 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
         for low, high in (("active_from", "active_to"), ("started_from", "started_to")):
             if data.get(low) and data.get(high) and data[high] < data[low]:
                 raise ma.ValidationError(f"Must be on or after {low}.", high)
+
+
+class IncidentListArgsSchema(IncidentQueryArgsSchema):
+    """The list's filters and sort, and keyset paging."""
+
+    after = Str(
+        validate=[ma.validate.Length(min=1, max=500)],
+        metadata=_d(
+            "Keyset paging: the `X-Next-Cursor` of the previous page (also in its `Link` "
+            "`next`). Gives the page after that incident in the same sort, as fast at the "
+            "millionth incident as at the first; `page` is not used with it. Needs the same "
+            "`sort` (the default included); not for a search ordered by relevance."
+        ),
+    )
+
+    @ma.validates_schema
+    def _cursor(self, data: dict, **kwargs: Any) -> None:
+        """A cursor that cannot be used is a 422 on `after`, saying why."""
+        if data.get("after") is None:
+            return
+        if data.get("q") and not data.get("sort"):
+            message = "`after` needs a `sort`: results by relevance have no position to go on from."
+            raise ma.ValidationError(message, "after")
+        if "page" in request.args:
+            raise ma.ValidationError("Use either `page` or `after`, not both.", "after")
+        try:
+            decode_cursor(data["after"], data.get("sort") or DEFAULT_SORT)
+        except CursorError as error:
+            raise ma.ValidationError(str(error), "after") from error
 
 
 class RevisionSchema(Schema):
