@@ -183,7 +183,8 @@ def _deep_goal(big: dict, backend: str, name: str, largest: str) -> dict[str, An
     deep = _get(big, "http", backend, "deep_page", "seq", "median_ms")
     facts = big["facts"]
     reason = (
-        f"page {facts['deep_page']} (offset {facts['deep_offset']:,}): {_fmt(deep, 2)} ms vs first page "
+        f"page {facts['deep_page']} (offset {facts['deep_offset']:,}, reached with `after`, our keyset "
+        f"cursor): {_fmt(deep, 2)} ms vs first page "
         f"{_fmt(first, 2)} ms; raw SQL {_fmt(_get(raw, 'deep_page', 'ms'), 2)} vs "
         f"{_fmt(_get(raw, 'first_page', 'ms'), 2)} ms. " + _top_statement(_get(raw, "deep_page"))
     )
@@ -660,7 +661,8 @@ def write(results: dict[str, Any], path: Path) -> None:
             "",
             f"IN incidents: {facts['in_total']:,} (ours reports {_fmt(checks.get('ours_in_total'))}, "
             f"Datasette {_fmt(checks.get('datasette_in_total'))}); deep page {facts['deep_page']} (offset "
-            f"{facts['deep_offset']:,}); `{results['config']['search_word']}` matches: ours "
+            f"{facts['deep_offset']:,}, ours by its `after` cursor, Datasette by its `_next` token); "
+            f"`{results['config']['search_word']}` matches: ours "
             f"{_fmt(checks.get('ours_search_total'))}, "
             f"Datasette {_fmt(checks.get('datasette_search_total'))}.",
             "",

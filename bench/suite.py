@@ -277,6 +277,20 @@ def plan_queries(size: int) -> Plan:
             (offset - 1,),
         ).fetchone()
         token = f"{boundary[0]},{boundary[1]}"
+    ours_after = None
+    if offset:
+        # Our order is start_date desc, id desc: the cursor of the incident before the deep page
+        # (keyset paging, as Datasette's `_next` token is for its own order).
+        from datetime import date
+
+        from app.services.incidents import encode_cursor
+
+        day, last_id = flat.execute(
+            "select start_date, id from incidents where country = 'IN' order by start_date desc, id desc "
+            "limit 1 offset ?",
+            (offset - 1,),
+        ).fetchone()
+        ours_after = encode_cursor("-start_date", date.fromisoformat(day), last_id)
     low, high = flat.execute("select min(id), max(id) from incidents").fetchone()
     step = max(1, (high - low) // 97)
     ids = list(range(low, high + 1, step))[:100]
@@ -285,7 +299,7 @@ def plan_queries(size: int) -> Plan:
     ds_first = "/db/incidents.json?country__exact=IN&_sort_desc=start_date&_size=50&_shape=objects"
     ours = {
         "first_page": [first],
-        "deep_page": [f"{first}&page={page}"],
+        "deep_page": [f"{first}&after={ours_after}" if ours_after else f"{first}&page={page}"],
         "single": [f"/api/v1/incidents/{i}" for i in ids],
         "search": [f"/api/v1/incidents?q={SEARCH_WORD}&page_size=50"],
         "stats": [f"/api/v1/stats?group_by=country&started_from={STATS_FROM}"],
