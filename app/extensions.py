@@ -277,7 +277,7 @@ class Blueprint(BaseBlueprint):
         cursor = g.get("next_cursor")
         if cursor is not None:
             headers[NEXT_CURSOR_HEADER] = cursor
-        if "after" in request.args:
+        if g.get("page_after") is not None:
             # Keyset paging knows the total, not the page number: no page fields, no prev/last.
             headers[self.PAGINATION_HEADER_NAME] = json.dumps({"total": page_params.item_count or 0})
             headers["Link"] = _cursor_link_header(cursor)

@@ -56,8 +56,11 @@ def _validators(field: ma.fields.Field) -> list[Callable[[Any], Any]]:
             choices = frozenset(validator.choices)
 
             def one_of(value: Any, choices: frozenset = choices) -> None:
-                if value not in choices:
-                    raise _GiveUp
+                try:
+                    if value not in choices:
+                        raise _GiveUp
+                except TypeError as error:  # unhashable: marshmallow's OneOf would refuse it too
+                    raise _GiveUp from error
 
             checks.append(one_of)
         else:
@@ -150,11 +153,13 @@ def _memoized(field: ma.fields.Field, name: str | None) -> FieldLoader:
     def load(value: Any, data: dict[str, Any]) -> Any:
         if type(value) is not str:
             return generic(value, data)
-        if value not in seen:
-            if len(seen) >= 4096:
+        result = seen.get(value)
+        if result is None:
+            result = generic(value, data)
+            if len(seen) >= 4096:  # imports on other threads may clear it too: use `result`
                 seen.clear()
-            seen[value] = generic(value, data)
-        return seen[value]
+            seen[value] = result
+        return result
 
     return load
 
@@ -236,9 +241,8 @@ def _document_loader(schema: ma.Schema) -> Callable[[Any], dict[str, Any]] | Non
         or any(many or kwargs.get("pass_original") for _, many, kwargs in hooks[VALIDATES_SCHEMA])
     ):
         return None
-    read_only = frozenset(
-        (field.data_key or name) for name, field in schema.fields.items() if field.dump_only
-    )
+    # As Schema._drop_read_only drops them: by field name.
+    read_only = frozenset(name for name, field in schema.fields.items() if field.dump_only)
     fields = []  # (input key, output key, loader, required, default)
     for name, field in schema.load_fields.items():
         key = field.data_key or name

@@ -143,7 +143,8 @@ def _insert_values(connection: sa.Connection, table: sa.Table, rows: list[dict[s
     processors = [
         (index, process)
         for index, name in enumerate(columns)
-        if (process := table.c[name].type.bind_processor(dialect)) is not None
+        # The dialect's own type (SQLite's DateTime writes microseconds, as every other write does).
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
     cells = operator.itemgetter(*columns)
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)

@@ -160,10 +160,10 @@ def _cursor_value(name: str, value: Any) -> Any:
                 raise ValueError(value)
             return parsed
         if name == "duration_days":
-            if type(value) is not int:
+            if type(value) is not int or abs(value) >= 2**31:
                 raise ValueError(value)
             return value
-        if type(value) is not str:
+        if type(value) is not str or len(value) > 200 or "\x00" in value:
             raise ValueError(value)
         return value
     except (TypeError, ValueError) as error:

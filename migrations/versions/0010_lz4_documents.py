@@ -13,6 +13,7 @@ lz4 keeps pglz. SQLite stores them as they are: nothing to do there.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
@@ -32,8 +33,10 @@ def _set(method: str) -> None:
             for table, columns in COLUMNS.items():
                 changes = ", ".join(f"ALTER COLUMN {column} SET COMPRESSION {method}" for column in columns)
                 bind.exec_driver_sql(f"ALTER TABLE {table} {changes}")
-        except Exception:  # noqa: BLE001 - "compression method lz4 not supported": keep pglz
-            savepoint.rollback()
+        except sa.exc.DBAPIError as error:
+            if "lz4" not in str(error.orig):
+                raise
+            savepoint.rollback()  # "compression method lz4 not supported": keep pglz
 
 
 def upgrade() -> None:

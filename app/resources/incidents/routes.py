@@ -50,7 +50,7 @@ class IncidentPage(SelectPage):
     @property
     def item_count(self) -> int:
         # The total grows with the data: cached until the data changes (services/aggregates.py).
-        key = aggregates.request_key("incidents", skip=("page", "page_size"))
+        key = aggregates.request_key("incidents", skip=("page", "page_size", "after"))
         return aggregates.cached(db.session, key, lambda: SelectPage.item_count.fget(self))
 
     @property
@@ -137,6 +137,7 @@ class IncidentsViews(MethodView):
         after = args.pop("after", None)  # checked by the schema (a bad cursor is a 422)
         searching = bool(args.get("q")) and not args.get("sort")
         g.page_sort = None if searching else args.get("sort") or incident_service.DEFAULT_SORT
+        g.page_after = g.next_cursor = None
         if after is not None:
             value, incident_id = incident_service.decode_cursor(after, g.page_sort)
             g.page_after = incident_service.after_condition(g.page_sort, value, incident_id)
