@@ -192,7 +192,7 @@ def test_every_single_change_loads_as_marshmallow_loads_it(app):
 
 
 @settings(
-    max_examples=400,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
