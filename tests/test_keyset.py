@@ -183,3 +183,16 @@ def test_a_cursor_page_is_as_many_statements_as_a_numbered_page(app, client):
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len([s for s in statements if not s.startswith(("BEGIN", "PRAGMA"))]) <= 3, statements
+
+
+def test_a_cursor_past_the_last_incident_is_an_empty_page(client):
+    _varied(client)
+    response = client.get(f"{LIST}?page_size=5&after={_cursor(['-start_date', '1990-01-01', 1])}")
+    assert response.status_code == 200
+    assert response.get_json() == []
+    assert "X-Next-Cursor" not in response.headers
+    assert orjson.loads(response.headers["X-Pagination"]) == {"total": 13}
+    assert 'rel="next"' not in response.headers["Link"]
+    filtered = client.get(f"{LIST}?country=ZA&after={_cursor(['-start_date', '2024-01-11', 5])}")
+    assert filtered.status_code == 200 and filtered.get_json() == []
+    assert orjson.loads(filtered.headers["X-Pagination"]) == {"total": 0}
