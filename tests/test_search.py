@@ -62,3 +62,64 @@ def test_non_latin_and_punctuation_queries(client):
     assert _ids(client, q="کراچی") == [urdu]
     assert _ids(client, q='"OR 1=1 --') == []
     assert _ids(client, q="*") == []
+
+
+def _relevance_fixture(client) -> list[int]:
+    """Seven incidents that all match "curfew", at seven different relevances."""
+    return [
+        create(
+            client, title="curfew " * (n + 1), description=f"night {n}", start_date=f"202{n % 5}-01-0{n + 1}"
+        )["id"]
+        for n in range(7)
+    ]
+
+
+def test_relevance_pages_from_the_kept_ranking_equal_those_ranked_afresh(app, client, monkeypatch):
+    """The first RANKED_DEPTH ids of a ranking are kept; pages inside them are slices, pages
+    beyond them are ranked by the database: both give the same order as one big page."""
+    from app.resources.incidents import routes
+
+    monkeypatch.setattr(routes, "RANKED_DEPTH", 3)
+    made = _relevance_fixture(client)
+    whole = _ids(client, q="curfew", page_size=500)  # beyond the kept depth: ranked by SQL
+    assert sorted(whole) == sorted(made) and whole[0] == made[-1]  # most mentions first
+    pages = [_ids(client, q="curfew", page_size=2, page=n) for n in (1, 2, 3, 4)]
+    assert [i for page in pages for i in page] == whole
+    assert _ids(client, q="curfew", page_size=3) == whole[:3]  # exactly the kept depth
+    app.config["AGGREGATE_CACHE_SECONDS"] = 0
+    app.extensions["aggregates"].seconds = 0
+    assert [i for n in (1, 2, 3, 4) for i in _ids(client, q="curfew", page_size=2, page=n)] == whole
+
+
+def test_a_repeated_search_is_not_ranked_again_until_the_data_changes(app, client):
+    import sqlalchemy as sa
+
+    from app.db import db
+
+    made = _relevance_fixture(client)
+    ranked: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if "rank" in statement.lower():
+            ranked.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = client.get("/api/v1/incidents?q=curfew&page_size=2")
+        assert len(ranked) == 1
+        again = client.get("/api/v1/incidents?q=curfew&page_size=2&page=2")
+        assert len(ranked) == 1  # a slice of the kept ranking
+        assert [d["id"] for d in first.get_json() + again.get_json()] == _ids(client, q="curfew")[:4]
+        iid = made[0]
+        client.patch(
+            f"/api/v1/incidents/{iid}",
+            json={"title": "curfew " * 20},
+            headers={"If-Match": etag_of(client, iid)},
+        )
+        ranked.clear()
+        assert _ids(client, q="curfew", page_size=2)[0] == iid  # ranked again after the write
+        assert len(ranked) == 1
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -206,7 +206,16 @@ def test_reads_without_a_stored_copy_are_built_from_the_tables(app, client):
 
 
 def test_an_ongoing_incident_is_read_with_todays_duration(app, client, monkeypatch):
-    ongoing = create(client, start_date="2024-01-01", status="ongoing")
+    # Characters of several UTF-8 lengths, commas and quotes before the duration cell: the
+    # export splices today's duration in by character position, in the database.
+    ongoing = create(
+        client,
+        title='Coupure « totale », région d\'Oromia — ☃ "𝔘"',
+        description="Ligne 1,\nligne 2 — ünïcødé, 𝔘𝔫𝔦",
+        area="Dire Dawa, Harar",
+        start_date="2024-01-01",
+        status="ongoing",
+    )
     ended = create(client, start_date="2024-01-01", end_date="2024-01-10")
     today = date.today()
     assert ongoing["duration_days"] == (today - date(2024, 1, 1)).days + 1
@@ -222,6 +231,16 @@ def test_an_ongoing_incident_is_read_with_todays_duration(app, client, monkeypat
     column = csv_format.HEADER.index("duration_days")
     assert rows[str(ongoing["id"])][column] == str(expected)
     assert rows[str(ended["id"])][column] == "10"
+    # every other cell is the stored row's, untouched by the splice
+    stored = _table(csv_format.line_of(client.get(f"{LIST}/{ongoing['id']}").get_json()).encode())[0]
+    assert rows[str(ongoing["id"])] == stored
+    assert stored[csv_format.HEADER.index("title")] == 'Coupure « totale », région d\'Oromia — ☃ "𝔘"'
+
+    # a clock before the start (an ongoing incident may be entered ahead): 0 days, not negative
+    monkeypatch.setattr("app.models.incident.today_utc", lambda: date(2023, 12, 1))
+    rows = {row[0]: row for row in _table(_export(client).data)[1:]}
+    assert rows[str(ongoing["id"])][column] == "0"
+    assert client.get(f"{LIST}/{ongoing['id']}").get_json()["duration_days"] == 0
 
 
 @pytest.mark.parametrize("path", ["", "/1"])

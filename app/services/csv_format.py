@@ -188,12 +188,12 @@ def header_line() -> str:
     return _writers.line(HEADER)
 
 
-def stream_csv(chunks: Iterable[str], *, bom: bool = False) -> Iterator[bytes]:
-    """The header, then each chunk of rows (see `line_of`), as UTF-8 bytes."""
+def stream_csv(chunks: Iterable[bytes], *, bom: bool = False) -> Iterator[bytes]:
+    """The header, then each chunk of rows (see `line_of`, UTF-8 already)."""
     yield (("\ufeff" if bom else "") + header_line()).encode()
     for chunk in chunks:
         if chunk:
-            yield chunk.encode()
+            yield chunk
 
 
 # --------------------------------------------------------------------------- reading

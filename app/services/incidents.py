@@ -222,8 +222,9 @@ def _any_of(relationship, column, values: Iterable[Any]) -> sa.ColumnElement[boo
     return relationship.any(column.in_(list(values)))
 
 
-def filter_conditions(args: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
-    """WHERE clauses for the list filters: values OR-ed within a filter, filters AND-ed."""
+def filter_conditions(args: dict[str, Any], *, text: bool = True) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for the list filters: values OR-ed within a filter, filters AND-ed
+    (without `q`'s when `text` is false: a caller that joins the full-text index itself)."""
     conditions: list[sa.ColumnElement[bool]] = []
     in_filters = {
         "country": Incident.country,
@@ -265,7 +266,7 @@ def filter_conditions(args: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
         conditions.append(Incident.start_date <= args["started_to"])
     if args.get("updated_since"):
         conditions.append(Incident.updated_at >= args["updated_since"])
-    if args.get("q"):
+    if args.get("q") and text:
         tokens = search_tokens(args["q"])
         if tokens:
             conditions.append(text_match(search_words(tokens)))
@@ -300,15 +301,16 @@ def list_incidents(
     """Rows of the incidents table (Core, not ORM objects; all columns or those given, from the
     table or from a join of it), filtered and in a total order."""
     selected = Incident.__table__.c if columns is None else columns
+    tokens = search_tokens(args["q"]) if args.get("q") else []
+    # By relevance on SQLite: join the FTS5 table once and sort on its rank (a correlated rank
+    # lookup per matching row made a broad search quadratic); the join is then the text filter.
+    relevance_join = bool(tokens) and not args.get("sort") and dialect == "sqlite"
     statement = (
         sa.select(*selected)
         .select_from(Incident.__table__ if from_ is None else from_)
-        .where(Incident.deleted_at.is_(None), *filter_conditions(args))
+        .where(Incident.deleted_at.is_(None), *filter_conditions(args, text=not relevance_join))
     )
-    tokens = search_tokens(args["q"]) if args.get("q") else []
-    if tokens and not args.get("sort") and dialect == "sqlite":
-        # By relevance on SQLite: join the FTS5 table once and sort on its rank (a correlated
-        # rank lookup per matching row made a broad search quadratic).
+    if relevance_join:
         fts = sa.table(FTS_TABLE, sa.column("rowid"), sa.column("rank"))
         return (
             statement.join(fts, fts.c.rowid == Incident.id)

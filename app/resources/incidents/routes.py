@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,11 @@ STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True))
 STORED_ONE = sa.select(*STORED_COLUMNS, Incident.deleted_at).select_from(WITH_STORED)
 
 
+# Search results by relevance: how many ids of a query's ranking each worker keeps (8 bytes
+# each, one list per query in the aggregate cache); a page beyond them is ranked again.
+RANKED_DEPTH = 2000
+
+
 class IncidentPage(SelectPage):
     """A page of incident documents: the page's ids, then their stored copies.
 
@@ -53,6 +59,10 @@ class IncidentPage(SelectPage):
         key = aggregates.request_key("incidents", skip=("page", "page_size", "after"))
         return aggregates.cached(db.session, key, lambda: SelectPage.item_count.fget(self))
 
+    def _ranked(self, connection: sa.Connection) -> array:
+        page = self.collection.with_only_columns(Incident.id, maintain_column_froms=True)
+        return array("q", (row[0] for row in connection.execute(page.limit(RANKED_DEPTH))))
+
     @property
     def items(self) -> list[Any]:
         params = self.page_params
@@ -60,6 +70,14 @@ class IncidentPage(SelectPage):
             return []
         connection = db.session.connection()
         sort, after = g.get("page_sort"), g.get("page_after")
+        if sort is None and params.first_item + params.page_size <= RANKED_DEPTH:
+            # By relevance: ranking scores every match, so the first RANKED_DEPTH ids in rank
+            # order are kept like the total (until the data changes), and pages are slices.
+            key = aggregates.request_key("ranked", skip=("page", "page_size", "after"))
+            ranked = aggregates.cached(db.session, key, lambda: self._ranked(connection))
+            return self._documents(
+                connection, list(ranked[params.first_item : params.first_item + params.page_size])
+            )
         columns = [Incident.id] if sort is None else [Incident.id, incident_service.sort_key(sort)]
         page = self.collection.with_only_columns(*columns, maintain_column_froms=True)
         if after is not None:  # keyset: from the cursor's position, one row more to see if any follow
@@ -71,6 +89,9 @@ class IncidentPage(SelectPage):
         if sort is not None and rows and more:
             g.next_cursor = incident_service.encode_cursor(sort, rows[-1][1], rows[-1][0])
         ids = [row[0] for row in rows]
+        return self._documents(connection, ids)
+
+    def _documents(self, connection: sa.Connection, ids: list[int]) -> list[Any]:
         stored = {row.id: row for row in connection.execute(STORED_BY_IDS, {"ids": ids})}
         return stored_documents(db.session, [stored[i] for i in ids if i in stored])
 

@@ -1,0 +1,73 @@
+"""The export's read-ahead thread: same items in the same order, errors where they happened,
+and a stream closed early (a client gone) stops the thread and releases what it read from."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.services.streaming import read_ahead
+
+
+def test_items_arrive_in_order_and_all():
+    assert list(read_ahead(iter(range(1000)), depth=2)) == list(range(1000))
+    assert list(read_ahead(iter([]))) == []
+
+
+def test_an_error_is_raised_after_the_items_before_it():
+    def source():
+        yield 1
+        yield 2
+        raise ValueError("row 3 is bad")
+
+    seen = []
+    with pytest.raises(ValueError, match="row 3 is bad"):
+        for item in read_ahead(source()):
+            seen.append(item)
+    assert seen == [1, 2]
+
+
+def test_closing_early_stops_the_thread_and_closes_the_source():
+    closed = threading.Event()
+    produced = []
+
+    def source():
+        try:
+            for n in range(10_000):
+                produced.append(n)
+                yield n
+        finally:
+            closed.set()
+
+    before = threading.active_count()
+    stream = read_ahead(source(), depth=2)
+    assert next(stream) == 0
+    stream.close()
+    assert closed.is_set()  # the source's `finally` ran (its connection released) before close returned
+    assert len(produced) <= 4  # it never ran more than `depth` items ahead
+    assert threading.active_count() == before
+
+
+def test_the_export_of_a_client_that_hangs_up_returns_its_connection(app, client):
+    """An export read only in part, then closed: the reading thread ends and the pool gets its
+    connection back (checked out connections return to zero)."""
+    from tests.conftest import create
+
+    for n in range(5):
+        create(client, title=f"Incident {n}")
+    from app.db import db
+    from app.resources.bulk import routes
+
+    routes_batch = routes.EXPORT_BATCH
+    routes.EXPORT_BATCH = 2
+    try:
+        response = client.get("/api/v1/incidents.csv", buffered=False)
+        body = iter(response.response)
+        assert next(body).startswith(b"id,title")
+        response.close()
+    finally:
+        routes.EXPORT_BATCH = routes_batch
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+    assert not [t for t in threading.enumerate() if t.name == "csv-export"]
