@@ -66,3 +66,29 @@ def test_redis_storage(database_url):
             with app.app_context():
                 db.engine.dispose()
     assert codes == [200, 200, 200, 429]
+
+
+def test_memory_storage_counts_without_starting_a_thread_per_hit(app, anon_client, monkeypatch):
+    """The default storage is ours (limits' own starts a sweeping Timer thread every few hits),
+    still counts and limits, and frees expired counters by an inline sweep."""
+    import threading
+
+    from app.limits import SweptMemoryStorage, limiter
+
+    storage = limiter.storage
+    assert isinstance(storage, SweptMemoryStorage)
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self), real_start(self)))
+    assert [anon_client.get("/api/v1/platforms").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert started == []
+
+    storage.incr("gone", expiry=0.01)
+    assert "gone" in storage.storage
+    import time
+
+    time.sleep(0.02)
+    storage.next_sweep = 0  # as if a second had passed: the next hit sweeps
+    storage.incr("other", expiry=60)
+    assert "gone" not in storage.storage and storage.storage["other"] == 1
+    assert started == []
