@@ -105,11 +105,6 @@ def get_incident(session: Session, incident_id: int, *, for_update: bool = False
     return session.scalars(statement).first()
 
 
-def incident_row(session: Session, statement: sa.Select, incident_id: int) -> sa.Row | None:
-    """The incident's row as `statement` (a Core select) reads it, no ORM object."""
-    return session.connection().execute(statement.where(Incident.id == incident_id)).first()
-
-
 def duration_expr() -> sa.ColumnElement[int]:
     """SQL twin of Incident.duration_days, for sorting."""
     end = sa.case(

@@ -36,8 +36,13 @@ MAX_ID = 2**31 - 1
 
 # Built once: a page's documents by id (an expanding IN, so no per-request statement building).
 STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True)))
-# A single incident: its stored copy, and whether it was deleted.
-STORED_ONE = sa.select(*STORED_COLUMNS, Incident.deleted_at).select_from(WITH_STORED)
+# A single incident: its stored copy, and whether it was deleted (built once and bound per
+# request: no statement to build and no cache key to compute for each request).
+STORED_ONE = (
+    sa.select(*STORED_COLUMNS, Incident.deleted_at)
+    .select_from(WITH_STORED)
+    .where(Incident.id == sa.bindparam("incident_id"))
+)
 
 
 # Search results by relevance: how many ids of a query's ranking each worker keeps (8 bytes
@@ -188,7 +193,11 @@ class IncidentsByIdViews(MethodView):
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
         found = incident_id <= MAX_ID
-        row = incident_service.incident_row(db.session, STORED_ONE, incident_id) if found else None
+        row = (
+            db.session.connection().execute(STORED_ONE, {"incident_id": incident_id}).first()
+            if found
+            else None
+        )
         if row is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
         if row.deleted_at is not None:
