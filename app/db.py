@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import orjson
@@ -86,7 +89,24 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_OPTIONS)
 
 
+_READ_ONLY: ContextVar[bool] = ContextVar("read_only", default=False)
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside only read, as a GET's do (on SQLite a deferred BEGIN, which
+    never takes the write lock): for reads outside a request, such as an export's reading
+    thread, which would otherwise begin as a writer and hold off every write until it ends."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
 def _is_read_request() -> bool:
+    if _READ_ONLY.get():
+        return True
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 

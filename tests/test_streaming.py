@@ -71,3 +71,33 @@ def test_the_export_of_a_client_that_hangs_up_returns_its_connection(app, client
     with app.app_context():
         assert db.engine.pool.checkedout() == 0
     assert not [t for t in threading.enumerate() if t.name == "csv-export"]
+
+
+@pytest.fixture
+def app_config():
+    # A write that waits for the lock fails after this long instead of the default 15 s.
+    return {"SQLITE_BUSY_TIMEOUT_MS": 2000}
+
+
+def test_an_export_in_progress_does_not_hold_off_writes(app, client):
+    """The export reads in a thread of its own, outside the request: its transaction must still
+    be a read (SQLite: a deferred BEGIN), or every write would wait for the export to end."""
+    from app.resources.bulk import routes
+    from tests.conftest import create, incident_doc
+
+    for n in range(8):
+        create(client, title=f"Incident {n}")
+    routes_batch = routes.EXPORT_BATCH
+    routes.EXPORT_BATCH = 1  # eight chunks: more than the reading thread may hold ahead
+    try:
+        response = client.get("/api/v1/incidents.csv", buffered=False)
+        body = iter(response.response)
+        next(body), next(body)  # the header and the first row: the export's transaction is open
+        assert (
+            client.post("/api/v1/incidents", json=incident_doc(title="Written meanwhile")).status_code == 201
+        )
+        rest = b"".join(body)
+        response.close()
+    finally:
+        routes.EXPORT_BATCH = routes_batch
+    assert b"Written meanwhile" not in rest  # the export reads its own snapshot

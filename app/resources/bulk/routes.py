@@ -12,7 +12,7 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
-from app.db import db
+from app.db import db, read_only
 from app.extensions import Blueprint
 from app.resources import fastload
 from app.resources.bulk.schemas import (
@@ -29,7 +29,7 @@ from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.documents import WITH_STORED, csv_chunk, export_columns
-from app.services.streaming import read_ahead
+from app.services.streaming import read_ahead, read_batches
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
 
@@ -38,27 +38,28 @@ EXPORT_BATCH = 2000
 
 def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
     """The export's CSV rows as UTF-8, in chunks of EXPORT_BATCH incidents: their stored rows
-    (finished by the database, services/documents.py), read with a server-side cursor on
-    PostgreSQL so memory stays flat, and no child table is read.
+    finished by the database (services/documents.py), streamed by binary COPY on PostgreSQL
+    (services/streaming.py), so memory stays flat and no child table is read.
 
-    Read ahead in a thread of its own (services/streaming.py): the database produces the next
-    chunk while this one is sent. Core rows from the connection (the ORM's execution layer cost
-    a third of the time). The stream outlives the request (whose teardown closes the request's
-    session, and with it a server-side cursor), so it reads through a session of its own,
-    closed when it ends.
+    Read ahead in a thread of its own: the database produces the next chunk while this one is
+    sent. The stream outlives the request (whose teardown closes the request's session), so it
+    reads through a session of its own, closed when it ends; a second one, connected only if
+    needed, builds the rows of incidents that have no stored copy (the first is busy streaming).
     """
-    session = db.new_session()
+    session, builder = db.new_session(), db.new_session()
     dialect = db.engine.dialect.name
     statement = incident_service.list_incidents(args, dialect, export_columns(dialect), WITH_STORED)
 
     def chunks() -> Iterator[bytes]:
+        # Runs in the reading thread, outside the request: its transactions are reads all the
+        # same (on SQLite an export must not hold the write lock while it streams).
         try:
-            connection = session.connection().execution_options(yield_per=EXPORT_BATCH)
-            with connection.execute(statement) as result:  # closes a server-side cursor left early
-                for rows in result.partitions():
-                    yield csv_chunk(session, rows).encode()
+            with read_only():
+                for rows in read_batches(session.connection(), statement, EXPORT_BATCH, ["int4", "text"]):
+                    yield csv_chunk(builder, rows).encode()
         finally:
             session.close()
+            builder.close()
 
     return read_ahead(chunks(), name="csv-export")
 
