@@ -35,7 +35,8 @@ def read_batches(
     them client-side into the COPY, with its own quoting. The connection is busy until the last
     batch: other statements need another connection.
 
-    Elsewhere (SQLite): a cursor read `batch` rows at a time.
+    Elsewhere (SQLite): the DB-API cursor read `batch` rows at a time, its tuples as they are
+    (so only for columns without result processing in SQLAlchemy: integers, text, bytes).
     """
     if connection.dialect.name == "postgresql":
         with connection.execution_options(stream_results=True).execute(statement) as declared:
@@ -52,8 +53,9 @@ def read_batches(
             if rows:
                 yield rows
         return
-    with connection.execution_options(yield_per=batch).execute(statement) as result:
-        for rows in result.partitions():
+    with connection.execute(statement) as result:
+        cursor = result.context.cursor
+        while rows := cursor.fetchmany(batch):
             yield rows
 
 

@@ -55,8 +55,8 @@ def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
         # same (on SQLite an export must not hold the write lock while it streams).
         try:
             with read_only():
-                for rows in read_batches(session.connection(), statement, EXPORT_BATCH, ["int4", "text"]):
-                    yield csv_chunk(builder, rows).encode()
+                for rows in read_batches(session.connection(), statement, EXPORT_BATCH, ["int4", "bytea"]):
+                    yield csv_chunk(builder, rows)
         finally:
             session.close()
             builder.close()
