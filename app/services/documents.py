@@ -20,6 +20,7 @@ a known place, no parsing).
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -330,22 +331,29 @@ def export_line(dialect: str, today: date) -> sa.ColumnElement[str]:
     return sa.case((at.is_(None), row), else_=spliced)
 
 
-def export_columns(dialect: str) -> tuple[Any, Any]:
-    """What the export reads: the id and the finished CSV row as UTF-8 bytes, two plain columns
-    (no date or enum to convert per row: their result processing cost more than the rest of the
-    export; and bytes, which the driver copies as they are, instead of text decoded into a
-    string per row only to be encoded again for the response)."""
+# The first cell of every CSV row is the id: no row starts with this.
+_MISSING = b"!"
+_FIRST_BYTE = operator.itemgetter(0)
+
+
+def export_column(dialect: str) -> sa.ColumnElement[bytes]:
+    """What the export reads: one column of bytes per incident, its finished CSV row as UTF-8
+    (bytes, which the drivers copy as they are, instead of text decoded into a string per row
+    only to be encoded again for the response; one column, with no date or enum to convert).
+    An incident without a stored copy reads as `!` and its id, for `csv_chunk` to build."""
     line = export_line(dialect, incident_model.today_utc())
-    utf8 = sa.func.convert_to(line, "UTF8") if dialect == "postgresql" else sa.cast(line, sa.LargeBinary)
-    return INCIDENTS.c.id, utf8
+    text = sa.func.coalesce(line, sa.literal(_MISSING.decode(), sa.Text) + sa.cast(INCIDENTS.c.id, sa.Text))
+    return sa.func.convert_to(text, "UTF8") if dialect == "postgresql" else sa.cast(text, sa.LargeBinary)
 
 
-def csv_chunk(session: Session, rows: Sequence[tuple]) -> bytes:
-    """CSV bytes of rows read with `export_columns`; a row without a stored copy is built from
-    the tables."""
-    lines = [row[1] for row in rows]
-    if None in lines:
-        missing = [row[0] for row in rows if row[1] is None]
-        built = _built(session, missing)
-        lines = [csv_format.line_of(built[row[0]]).encode() if row[1] is None else row[1] for row in rows]
-    return b"".join(lines)
+def csv_chunk(session: Session, lines: Sequence[bytes | memoryview]) -> bytes:
+    """CSV bytes of rows read with `export_column`: their stored rows joined, and those of
+    incidents without a stored copy built from the tables."""
+    if _MISSING[0] not in map(_FIRST_BYTE, lines):
+        return b"".join(lines)
+    missing = [int(bytes(line[1:])) for line in lines if line[0] == _MISSING[0]]
+    built = _built(session, missing)
+    return b"".join(
+        csv_format.line_of(built[int(bytes(line[1:]))]).encode() if line[0] == _MISSING[0] else line
+        for line in lines
+    )

@@ -28,8 +28,8 @@ from app.resources.incidents.schemas import IncidentSchema
 from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
-from app.services.documents import WITH_STORED, csv_chunk, export_columns
-from app.services.streaming import read_ahead, read_batches
+from app.services.documents import WITH_STORED, csv_chunk, export_column
+from app.services.streaming import read_ahead, read_values
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
 
@@ -48,15 +48,15 @@ def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
     """
     session, builder = db.new_session(), db.new_session()
     dialect = db.engine.dialect.name
-    statement = incident_service.list_incidents(args, dialect, export_columns(dialect), WITH_STORED)
+    statement = incident_service.list_incidents(args, dialect, (export_column(dialect),), WITH_STORED)
 
     def chunks() -> Iterator[bytes]:
         # Runs in the reading thread, outside the request: its transactions are reads all the
         # same (on SQLite an export must not hold the write lock while it streams).
         try:
             with read_only():
-                for rows in read_batches(session.connection(), statement, EXPORT_BATCH, ["int4", "bytea"]):
-                    yield csv_chunk(builder, rows)
+                for lines in read_values(session.connection(), statement, EXPORT_BATCH):
+                    yield csv_chunk(builder, lines)
         finally:
             session.close()
             builder.close()
