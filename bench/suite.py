@@ -543,7 +543,7 @@ class FlatFloor:
 # --------------------------------------------------------------------------- HTTP measurements
 
 
-SLOW_S = 2.0  # a query slower than this in-process gets one request, not a load test
+SLOW_S = 2.0  # a query slower than this in-process gets its first request reported apart
 
 
 def measure_http(
@@ -551,9 +551,12 @@ def measure_http(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if slow:
-        one = loadgen.run(HOST, server.port, paths, concurrency=1, max_requests=1, min_requests=1).as_dict()
-        one["note"] = f"one request only: the query takes over {SLOW_S:.0f} s"
-        return {"seq": one, "conc": one, "slow": True} if seq else {"conc": one, "slow": True}
+        # Its first request alone, kept apart (`first`): it pays what the app caches until the
+        # data changes (totals, statistics, a search's ranking). The load test that follows is
+        # bounded in time like every other (at least three requests, however slow), so a query
+        # that stays slow costs seconds, and one served from a cache shows its steady state.
+        out["first"] = loadgen.run(HOST, server.port, paths, concurrency=1, max_requests=1, min_requests=1).as_dict()
+        out["slow"] = True
     if seq:
         out["seq"] = loadgen.run(
             HOST,
