@@ -555,7 +555,9 @@ def measure_http(
         # data changes (totals, statistics, a search's ranking). The load test that follows is
         # bounded in time like every other (at least three requests, however slow), so a query
         # that stays slow costs seconds, and one served from a cache shows its steady state.
-        out["first"] = loadgen.run(HOST, server.port, paths, concurrency=1, max_requests=1, min_requests=1).as_dict()
+        out["first"] = loadgen.run(
+            HOST, server.port, paths, concurrency=1, max_requests=1, min_requests=1
+        ).as_dict()
         out["slow"] = True
     if seq:
         out["seq"] = loadgen.run(
