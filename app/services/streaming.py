@@ -1,12 +1,12 @@
-"""Streamed reads: rows in batches (binary COPY on PostgreSQL), read ahead of the response.
-
-Read ahead: the next chunk is fetched while the last one is sent.
+"""Streamed reads for long responses (the CSV export): values in batches (`read_values`, by
+binary COPY on PostgreSQL), produced by a thread of their own ahead of the response
+(`read_ahead`).
 
 A long export alternates two kinds of waiting: for the database to produce the next batch of
-rows, and for Python to turn a batch into bytes and for the socket to take them. Done in turn
-in one thread, each waits for the other; the database driver (sqlite3, psycopg) and socket
-writes release the GIL, so a thread that reads while the request's thread sends keeps both
-busy. The queue is bounded: memory stays at a few chunks whatever the export's size.
+rows, and for the socket to take the last one. Done in turn in one thread, each waits for the
+other; the database drivers (sqlite3, psycopg) and socket writes release the GIL, so a thread
+that reads while the request's thread sends keeps both busy. The queue between them is
+bounded: memory stays at a few chunks whatever the export's size.
 """
 
 from __future__ import annotations
