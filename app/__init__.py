@@ -22,6 +22,9 @@ EXPOSED_HEADERS = [
     "Link",
     "Location",
     "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
 ]
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
@@ -125,9 +128,6 @@ MULTIPART_ENDPOINTS = {"bulk.IncidentsImportViews"}
 
 
 def _security_headers(response):
-    if response.status_code != 429:
-        # Flask-Limiter sends Retry-After on every response; it only means something on a 429.
-        response.headers.pop("Retry-After", None)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault(

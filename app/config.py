@@ -35,7 +35,7 @@ class Config:
     AGGREGATE_CACHE_SIZE = _int("AGGREGATE_CACHE_SIZE", 1024)
     AGGREGATE_CACHE_SECONDS = _int("AGGREGATE_CACHE_SECONDS", 300)
 
-    # Rate limits (Flask-Limiter syntax, e.g. "300 per minute;5000 per hour").
+    # Rate limits (the `limits` library's syntax, e.g. "300 per minute;5000 per hour").
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_READ = os.environ.get("RATELIMIT_READ", "600 per minute")

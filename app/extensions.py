@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import marshmallow as ma
 import orjson
 import sqlalchemy as sa
+from apispec import BasePlugin
 from flask import Flask, Response, g, request
 from flask.json.provider import JSONProvider
 from flask_smorest import Api as BaseApi
@@ -375,8 +376,36 @@ def _link_header(page_params) -> str:
 # --------------------------------------------------------------------------- api and errors
 
 
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "Seconds until this bucket's window resets (on a 429 only).",
+    "X-RateLimit-Limit": "Requests allowed in the window of this caller's bucket.",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "When the window resets, in Unix seconds.",
+}
+
+
+class RateLimitedPlugin(BasePlugin):
+    """Every operation under /api/ is rate limited (app/limits.py): each documents its 429."""
+
+    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        if not path or not path.startswith("/api/"):
+            return
+        for method, operation in (operations or {}).items():
+            if method in self.METHODS and isinstance(operation, dict):
+                operation.setdefault("responses", {}).setdefault("429", "TOO_MANY_REQUESTS")
+
+
 class Api(BaseApi):
     """Api whose every error is RFC 9457 problem+json, documented as such."""
+
+    def __init__(self, app: Flask | None = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), RateLimitedPlugin()]
+        super().__init__(app, spec_kwargs=spec_kwargs)
 
     ERROR_SCHEMA = ProblemSchema
     # Headers that carry meaning for the client and must survive the error handler.
@@ -388,6 +417,15 @@ class Api(BaseApi):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, PROBLEM_JSON)
+            if status == http.HTTPStatus.TOO_MANY_REQUESTS:
+                response["description"] = (
+                    "Rate limited: too many requests from this address (or API key) in the window "
+                    "of its bucket (reads, writes, bulk). Wait `Retry-After` seconds."
+                )
+                response["headers"] = {
+                    name: {"description": text, "schema": {"type": "integer"}}
+                    for name, text in RATE_LIMIT_HEADERS.items()
+                }
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)

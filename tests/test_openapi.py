@@ -91,3 +91,18 @@ def test_header_parameters_have_http_header_names(live_spec):
         for parameter in operation.get("parameters", []):
             if isinstance(parameter, dict) and parameter.get("in") == "header":
                 assert "_" not in parameter["name"], f"{method} {path}: {parameter['name']}"
+
+
+def test_every_api_operation_documents_its_429(live_spec):
+    """Every operation under /api/ is rate limited; the health checks are not."""
+    operations = list(_operations(live_spec))
+    limited = [(path, method) for path, method, op in operations if "429" in op["responses"]]
+    assert limited == [(path, method) for path, method, _ in operations if path.startswith("/api/")]
+    assert ("/healthz", "get") not in limited and len(limited) > 20
+    response = live_spec["components"]["responses"]["TOO_MANY_REQUESTS"]
+    assert set(response["headers"]) == {
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }

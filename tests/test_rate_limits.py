@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 import pytest
 
@@ -30,6 +32,30 @@ def test_anonymous_reads_are_limited_per_address(anon_client):
     assert response.get_json()["status"] == 429
     other = anon_client.get("/api/v1/platforms", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 200
+
+
+def test_every_limited_response_says_how_many_are_left(anon_client):
+    responses = [anon_client.get("/api/v1/platforms") for _ in range(4)]
+    assert [r.headers["X-RateLimit-Limit"] for r in responses] == ["3"] * 4
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+    reset = int(responses[0].headers["X-RateLimit-Reset"])
+    assert 0 < reset - time.time() <= 61
+    assert all("Retry-After" not in r.headers for r in responses[:3])
+    refused = responses[3]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert refused.get_json()["detail"] == (
+        "Too many read requests from your address: the limit is 3 per 1 minute. "
+        f"Try again in {refused.headers['Retry-After']} s."
+    )
+    # A browser script may read them (CORS).
+    exposed = anon_client.get("/api/v1/platforms", headers={"Origin": "https://example.org"})
+    assert "X-RateLimit-Remaining" in exposed.headers["Access-Control-Expose-Headers"]
+
+
+def test_a_not_found_url_and_the_docs_are_not_counted(anon_client):
+    assert anon_client.get("/api/v1/nothing-here").status_code == 404
+    assert "X-RateLimit-Limit" not in anon_client.get("/healthz").headers
+    assert anon_client.get("/api/v1/platforms").headers["X-RateLimit-Remaining"] == "2"
 
 
 def test_writes_are_limited_per_key(app, client, admin_client):
@@ -73,9 +99,9 @@ def test_memory_storage_counts_without_starting_a_thread_per_hit(app, anon_clien
     still counts and limits, and frees expired counters by an inline sweep."""
     import threading
 
-    from app.limits import SweptMemoryStorage, limiter
+    from app.limits import SweptMemoryStorage
 
-    storage = limiter.storage
+    storage = app.extensions["rate_limits"].storage
     assert isinstance(storage, SweptMemoryStorage)
     started = []
     real_start = threading.Thread.start
@@ -92,3 +118,35 @@ def test_memory_storage_counts_without_starting_a_thread_per_hit(app, anon_clien
     storage.incr("other", expiry=60)
     assert "gone" not in storage.storage and storage.storage["other"] == 1
     assert started == []
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "RATELIMIT_READ": "5 per minute;3 per hour"}]
+)
+def test_several_limits_in_a_bucket_report_the_nearest(anon_client):
+    responses = [anon_client.get("/api/v1/platforms") for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Limit"] for r in responses] == ["3"] * 4
+    assert [r.headers["X-RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+    assert "the limit is 3 per 1 hour" in responses[3].get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [
+        {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_READ": "2 per minute",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9",
+        }
+    ],
+)
+def test_an_unreachable_counter_store_lets_requests_through_and_says_so(anon_client, caplog):
+    """Redis down must not take the API down with it: requests are served, unlimited, and the
+    failure is logged (once a minute, not once a request)."""
+    with caplog.at_level(logging.WARNING, logger="app.limits"):
+        statuses = [anon_client.get("/api/v1/platforms").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    warnings = [r for r in caplog.records if "Rate limits not applied" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "X-RateLimit-Limit" not in anon_client.get("/api/v1/platforms").headers
