@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from app.db import db
 from tests.conftest import create, incident_doc
 
-
 db_module = sys.modules["app.db"]  # `app.db` the attribute is the Database object
 
 
