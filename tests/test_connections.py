@@ -67,3 +67,17 @@ def test_a_connection_killed_between_two_busy_requests_fails_one_request_only(ap
     assert failed.status_code == 503
     assert failed.headers["Content-Type"] == "application/problem+json"
     assert client.get("/api/v1/incidents").status_code == 200
+
+
+def test_a_one_row_read_on_a_dead_connection_is_a_503_and_the_connection_is_dropped(app, client, monkeypatch):
+    """A single incident is read on the DB-API connection (db.OneRow): a connection that died
+    while pooled gives a clean 503 (not a 500), and is not handed out again."""
+    made = create(client)
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    with app.app_context():
+        db.engine.dispose()  # one pooled connection: the one about to be killed
+    _terminate(app, _backend_pid(app))
+    failed = client.get(f"/api/v1/incidents/{made['id']}")
+    assert failed.status_code == 503
+    assert failed.headers["Content-Type"] == "application/problem+json"
+    assert client.get(f"/api/v1/incidents/{made['id']}").get_json()["title"] == made["title"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from app import create_app
 
 
@@ -19,6 +21,20 @@ def test_readyz_when_database_unreachable():
     assert response.status_code == 503
     assert response.headers["Content-Type"] == "application/problem+json"
     assert "unreachable" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/incidents", "/api/v1/incidents/1", "/api/v1/stats?group_by=country"]
+)
+def test_reads_when_database_unreachable_are_503_problems(path):
+    """Every read path, the single incident's straight-to-the-driver one included."""
+    app = create_app(
+        {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "RATELIMIT_ENABLED": False}
+    )
+    response = app.test_client().get(path)
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "psycopg" not in response.get_data(as_text=True)
 
 
 def test_readyz_when_not_migrated(tmp_path):

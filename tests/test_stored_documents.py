@@ -13,7 +13,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from app.db import db
+from app.db import OneRow, db
 from app.models import Incident, IncidentRevision, StoredDocument
 from app.services import csv_format
 from app.services.documents import JSON_OPTIONS, documents_for_rows
@@ -244,7 +244,7 @@ def test_an_ongoing_incident_is_read_with_todays_duration(app, client, monkeypat
 
 
 @pytest.mark.parametrize("path", ["", "/1"])
-def test_reads_are_a_fixed_number_of_statements(app, client, path):
+def test_reads_are_a_fixed_number_of_statements(app, client, path, monkeypatch):
     """A page is the data version and its count (cached aggregates), its ids (from an index) and
     their stored documents; an incident is one select."""
     _varied_incidents(client)
@@ -256,6 +256,14 @@ def test_reads_are_a_fixed_number_of_statements(app, client, path):
         if not statement.startswith("BEGIN"):
             statements.append(statement)
 
+    # A single incident is read on the DB-API connection (app.db.OneRow): no SQLAlchemy event.
+    one_row_first = OneRow.first
+
+    def first(self, engine, **parameters):
+        statements.append(self.sql(engine.dialect, parameters)[0])
+        return one_row_first(self, engine, **parameters)
+
+    monkeypatch.setattr(OneRow, "first", first)
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute", count)
     try:
@@ -278,3 +286,24 @@ def test_the_upgrade_fills_the_copies_of_existing_incidents(app, client, databas
     migrations.upgrade(database_url)
     assert assert_stored_copies_current(app) == len(made)
     assert client.get(f"{LIST}?page_size=500").get_json() == listed
+
+
+def test_a_one_row_read_gives_the_drivers_row_and_sqlalchemys_errors(app, client):
+    """db.OneRow runs on the DB-API connection; a database error still arrives as SQLAlchemy's
+    (so the app's handlers apply), and the connection goes back to the pool usable."""
+    made = create(client, start_date="2024-02-03")
+    read = OneRow(sa.select(Incident.id, Incident.title).where(Incident.id == sa.bindparam("incident_id")))
+    broken = OneRow(sa.select(sa.text("no_such_column")).select_from(Incident.__table__))
+    with app.app_context():
+        assert read.first(db.engine, incident_id=made["id"]) == (made["id"], made["title"])
+        assert read.first(db.engine, incident_id=made["id"] + 1000) is None
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            broken.first(db.engine)
+        assert "no_such_column" in str(caught.value.orig)
+        assert db.engine.pool.checkedout() == 0
+    # the same pooled connections serve a write in a transaction of its own afterwards
+    response = client.patch(
+        f"{LIST}/{made['id']}", json={"title": "Renamed"}, headers={"If-Match": etag_of(client, made["id"])}
+    )
+    assert response.status_code == 200
+    assert client.get(f"{LIST}/{made['id']}").get_json()["title"] == "Renamed"

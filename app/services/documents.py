@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pycountry
@@ -244,6 +244,26 @@ STORED_COLUMNS = (
 )
 
 
+class StoredRow(NamedTuple):
+    """STORED_COLUMNS of one incident, as `stored_documents` reads them."""
+
+    id: int
+    status: str
+    start_date: date | None
+    end_date: date | None
+    document: str | None
+
+
+def stored_row(values: Sequence[Any]) -> StoredRow:
+    """STORED_COLUMNS as a DB-API driver returns them (`db.OneRow`): SQLite gives dates as text."""
+    incident_id, status, start, end, document = values[:5]
+    return StoredRow(incident_id, status, _as_date(start), _as_date(end), document)
+
+
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def stored_rows(where: sa.ColumnElement[bool]) -> sa.Select:
     """STORED_COLUMNS of the incidents matching `where`."""
     return sa.select(*STORED_COLUMNS).select_from(WITH_STORED).where(where)
@@ -293,10 +313,11 @@ def _built(session: Session, incident_ids: list[int]) -> dict[int, IncidentDocum
     return {document["id"]: document for document in documents_for_rows(session, rows)}
 
 
-def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
+def stored_documents(session: Session | None, rows: Sequence[Any]) -> list[Any]:
     """Documents of rows read with STORED_COLUMNS, in their order: the stored JSON as an
     `orjson.Fragment` (copied as it is into the response), with today's duration for an ongoing
-    incident; a row without a stored copy is built from the tables."""
+    incident; a row without a stored copy is built from the tables (through `session`, which
+    only such a row needs)."""
     documents: list[Any] = []
     missing: list[int] = []
     for row in rows:
@@ -306,6 +327,7 @@ def stored_documents(session: Session, rows: Sequence[Any]) -> list[Any]:
         else:
             documents.append(orjson.Fragment(_today(row) if row.status == "ongoing" else row.document))
     if missing:
+        assert session is not None, "a row without a stored copy needs a session to build it"
         built = _built(session, missing)
         documents = [
             built[row.id] if document is None else document

@@ -10,7 +10,7 @@ from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 
-from app.db import db
+from app.db import OneRow, db
 from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
 from app.models import Incident
 from app.resources.incidents.schemas import (
@@ -21,7 +21,7 @@ from app.resources.incidents.schemas import (
 )
 from app.services import aggregates, revisions
 from app.services import incidents as incident_service
-from app.services.documents import STORED_COLUMNS, WITH_STORED, stored_documents, stored_rows
+from app.services.documents import STORED_COLUMNS, WITH_STORED, stored_documents, stored_row, stored_rows
 
 blp = Blueprint(
     "incidents",
@@ -36,9 +36,9 @@ MAX_ID = 2**31 - 1
 
 # Built once: a page's documents by id (an expanding IN, so no per-request statement building).
 STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True)))
-# A single incident: its stored copy, and whether it was deleted (built once and bound per
-# request: no statement to build and no cache key to compute for each request).
-STORED_ONE = (
+# A single incident: its stored copy, and whether it was deleted. Run on the DB-API connection
+# (db.OneRow): the request is this one primary-key lookup.
+STORED_ONE = OneRow(
     sa.select(*STORED_COLUMNS, Incident.deleted_at)
     .select_from(WITH_STORED)
     .where(Incident.id == sa.bindparam("incident_id"))
@@ -192,17 +192,13 @@ class IncidentsByIdViews(MethodView):
     @blp.documents(404, 410)
     def get(self, incident_id: int):
         """Get an incident with its statements, court cases and sources"""
-        found = incident_id <= MAX_ID
-        row = (
-            db.session.connection().execute(STORED_ONE, {"incident_id": incident_id}).first()
-            if found
-            else None
-        )
-        if row is None:
+        values = STORED_ONE.first(db.engine, incident_id=incident_id) if incident_id <= MAX_ID else None
+        if values is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
-        if row.deleted_at is not None:
+        if values[-1] is not None:  # deleted_at
             _gone(incident_id)
-        return stored_documents(db.session, [row])[0]
+        row = stored_row(values)
+        return stored_documents(db.session if row.document is None else None, [row])[0]
 
     @blp.auth("editor")
     @blp.etag
