@@ -274,17 +274,35 @@ class Blueprint(BaseBlueprint):
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
     def _set_pagination_metadata(self, page_params, result, headers):
-        result, headers = super()._set_pagination_metadata(page_params, result, headers)
         cursor = g.get("next_cursor")
-        if cursor is not None:
-            headers[NEXT_CURSOR_HEADER] = cursor
         if g.get("page_after") is not None:
             # Keyset paging knows the total, not the page number: no page fields, no prev/last.
+            headers = {} if headers is None else headers
             headers[self.PAGINATION_HEADER_NAME] = json.dumps({"total": page_params.item_count or 0})
             headers["Link"] = _cursor_link_header(cursor)
-        elif page_params.item_count is not None:
-            headers["Link"] = _link_header(page_params)
+        else:
+            result, headers = super()._set_pagination_metadata(page_params, result, headers)
+            if page_params.item_count is not None:
+                headers["Link"] = _link_header(page_params)
+        if cursor is not None:
+            headers[NEXT_CURSOR_HEADER] = cursor
         return result, headers
+
+    @staticmethod
+    def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
+        """flask-smorest's metadata, without a PaginationMetadataSchema built to dump these
+        integers as they are (a tenth of a page's time in the app)."""
+        if item_count == 0:
+            return {"total": 0, "total_pages": 0}
+        last_page = (item_count - 1) // page_size + 1
+        metadata = {"total": item_count, "total_pages": last_page, "first_page": 1, "last_page": last_page}
+        if page <= last_page:
+            metadata["page"] = page
+            if page > 1:
+                metadata["previous_page"] = page - 1
+            if page < last_page:
+                metadata["next_page"] = page + 1
+        return metadata
 
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})

@@ -1097,6 +1097,21 @@ def test_list_sort_by_duration(client):
     assert set(ascending[-2:]) == {created["d"], created["f"]}
 
 
+def test_a_sort_by_duration_counts_ongoing_incidents_up_to_each_day(client, monkeypatch):
+    """The list's statement is built once per set of filters and kept; the day it counts an
+    ongoing incident's duration up to must not be kept with it."""
+    ongoing = create(client, title="Ongoing", start_date="2024-01-01", status="ongoing")["id"]
+    ended = create(client, title="Ended", start_date="2023-01-01", end_date="2023-04-10")["id"]  # 100 days
+
+    def on(day: date) -> list[int]:
+        for where in ("app.models.incident.today_utc", "app.services.incidents.today_utc"):
+            monkeypatch.setattr(where, lambda: day)
+        return listed_ids(client, {"sort": "-duration_days"})
+
+    assert on(date(2024, 2, 1)) == [ended, ongoing]  # 32 days ongoing
+    assert on(date(2024, 6, 1)) == [ongoing, ended]  # 153 days: now the longer one
+
+
 def test_list_default_sort_is_newest_start_first(client):
     _create_all(client, SORT_DATASET)
     default = listing(client).get_json()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from app.models import DataVersion
@@ -36,6 +36,8 @@ READ_TOKEN = sa.select(TABLE.c.token).where(TABLE.c.id == 1)
 def bump(session: Session) -> None:
     """Give the data a new version (inside the writing transaction)."""
     token = secrets.token_hex(16)
+    if has_request_context():
+        g.pop("data_version", None)  # this request's reads from now on see the new data
     connection = session.connection()
     if connection.execute(TABLE.update().where(TABLE.c.id == 1).values(token=token)).rowcount == 0:
         connection.execute(TABLE.insert().values(id=1, token=token))
@@ -52,7 +54,7 @@ class AggregateCache:
     def get(self, session: Session, key: Hashable, compute: Callable[[], T]) -> T:
         if self.size <= 0 or self.seconds <= 0:
             return compute()
-        token = session.connection().scalar(READ_TOKEN)
+        token = _data_version(session)
         if token is None:  # no version row (emptied by hand): nothing can be trusted
             return compute()
         full_key = (token, today_utc(), key)
@@ -69,6 +71,15 @@ class AggregateCache:
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return value
+
+
+def _data_version(session: Session) -> str | None:
+    """The data version, read once per request (a search asks twice: its total, its ranking)."""
+    if not has_request_context():
+        return session.connection().scalar(READ_TOKEN)
+    if "data_version" not in g:
+        g.data_version = session.connection().scalar(READ_TOKEN)
+    return g.data_version
 
 
 def request_key(kind: str, skip: tuple[str, ...] = ()) -> Hashable:
