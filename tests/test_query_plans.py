@@ -101,3 +101,27 @@ def test_text_search_uses_the_full_text_index(app, client, backend):
         compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
         plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_incidents_search_vector" in plan, plan
+
+
+def test_a_pages_documents_are_read_by_primary_key(app, client, backend):
+    """The page's ids, bound as one array (`= ANY` / `json_each`), find their rows by key."""
+    import orjson
+
+    from app.resources.incidents.routes import STORED_BY_IDS, documents_by_ids
+
+    made = [create(client, title=f"Incident {n}")["id"] for n in range(3)]
+    with app.app_context(), db.engine.connect() as connection:
+        found = documents_by_ids(connection, [made[2], made[0], 10**9])
+        assert sorted(found) == sorted([made[0], made[2]])
+        compiled = STORED_BY_IDS[backend].compile(connection)
+        if backend == "postgresql":
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            rows = connection.exec_driver_sql(f"EXPLAIN {compiled}", {"ids": made}).all()
+            plan = "\n".join(row[0] for row in rows)
+            assert "Seq Scan" not in plan and "pk_incidents" in plan, plan
+        else:
+            rows = connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", (orjson.dumps(made).decode(),)
+            ).all()
+            plan = "\n".join(str(row[-1]) for row in rows)
+            assert "SEARCH incidents USING INTEGER PRIMARY KEY" in plan, plan

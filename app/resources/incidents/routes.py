@@ -7,10 +7,12 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from flask import current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
+from sqlalchemy.dialects import postgresql
 
 from app.db import OneRow, db
 from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
@@ -37,8 +39,26 @@ blp = Blueprint(
 MAX_ID = 2**31 - 1
 
 
-# Built once: a page's documents by id (an expanding IN, so no per-request statement building).
-STORED_BY_IDS = stored_rows(Incident.id.in_(sa.bindparam("ids", expanding=True)))
+# Built once: a page's documents by id, the ids bound as one array (PostgreSQL `= ANY`, SQLite a
+# JSON array read by `json_each`): an expanding IN is rendered anew for every execution, a
+# fourteenth of a deep page's time on PostgreSQL.
+STORED_BY_IDS = {
+    "postgresql": stored_rows(
+        Incident.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+    ),
+    "sqlite": stored_rows(
+        Incident.id.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam("ids"))))
+    ),
+}
+
+
+def documents_by_ids(connection: sa.Connection, ids: list[int]) -> dict[int, Any]:
+    """STORED_COLUMNS rows of these incidents, by id (in no particular order)."""
+    dialect = connection.dialect.name
+    bound = ids if dialect == "postgresql" else orjson.dumps(ids).decode()
+    return {row.id: row for row in connection.execute(STORED_BY_IDS[dialect], {"ids": bound}).all()}
+
+
 # A single incident: its stored copy, and whether it was deleted. Run on the DB-API connection
 # (db.OneRow): the request is this one primary-key lookup.
 STORED_ONE = OneRow(
@@ -100,7 +120,7 @@ class IncidentPage(SelectPage):
         return self._documents(connection, ids)
 
     def _documents(self, connection: sa.Connection, ids: list[int]) -> list[Any]:
-        stored = {row.id: row for row in connection.execute(STORED_BY_IDS, {"ids": ids}).all()}
+        stored = documents_by_ids(connection, ids)
         return stored_documents(db.session, [stored[i] for i in ids if i in stored])
 
 
