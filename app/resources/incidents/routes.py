@@ -106,13 +106,15 @@ class IncidentPage(SelectPage):
             return self._documents(
                 connection, list(ranked[params.first_item : params.first_item + params.page_size])
             )
-        columns = [Incident.id] if sort is None else [Incident.id, incident_service.sort_key(sort)]
-        page = self.collection.with_only_columns(*columns, maintain_column_froms=True)
         if after is not None:  # keyset: from the cursor's position, one row more to see if any follow
-            rows = connection.execute(page.where(after).limit(params.page_size + 1)).all()
+            value, after_id = after
+            statement = _page_after(self.collection, sort, value is None)
+            bound = {"after_value": value, "after_id": after_id, "page_limit": params.page_size + 1}
+            rows = connection.execute(statement, bound).all()
             more, rows = len(rows) > params.page_size, rows[: params.page_size]
         else:
-            rows = connection.execute(page.offset(params.first_item).limit(params.page_size)).all()
+            bound = {"page_offset": params.first_item, "page_limit": params.page_size}
+            rows = connection.execute(_page_at(self.collection, sort), bound).all()
             more = params.first_item + len(rows) < params.item_count
         if sort is not None and rows and more:
             g.next_cursor = incident_service.encode_cursor(sort, rows[-1][1], rows[-1][0])
@@ -181,6 +183,34 @@ def _list_statement(dialect: str, _today: date, args: tuple) -> sa.Select:
     return incident_service.list_incidents(dict(args), dialect, (Incident.id,))
 
 
+def _page_columns(collection: sa.Select, sort: str | None) -> sa.Select:
+    columns = [Incident.id] if sort is None else [Incident.id, incident_service.sort_key(sort)]
+    return collection.with_only_columns(*columns, maintain_column_froms=True)
+
+
+# A page's statement, with its position bound per request: built once for a list statement
+# (itself kept per set of filters), so a page builds no SQL expression and SQLAlchemy finds
+# its compiled form by the key memoized on the statement.
+@lru_cache(maxsize=256)
+def _page_at(collection: sa.Select, sort: str | None) -> sa.Select:
+    """The ids (and sort keys) of a page by offset: `page_offset`, `page_limit`."""
+    page = _page_columns(collection, sort)
+    return page.offset(sa.bindparam("page_offset", type_=sa.Integer)).limit(
+        sa.bindparam("page_limit", type_=sa.Integer)
+    )
+
+
+@lru_cache(maxsize=256)
+def _page_after(collection: sa.Select, sort: str, at_empty_value: bool) -> sa.Select:
+    """The ids and sort keys after a cursor's position: `after_value`, `after_id`, `page_limit`
+    (a position among the incidents without a sort value is a condition of its own)."""
+    value = (
+        None if at_empty_value else sa.bindparam("after_value", type_=incident_service.sort_key(sort).type)
+    )
+    after = incident_service.after_condition(sort, value, sa.bindparam("after_id", type_=sa.Integer))
+    return _page_columns(collection, sort).where(after).limit(sa.bindparam("page_limit", type_=sa.Integer))
+
+
 @blp.route("")
 class IncidentsViews(MethodView):
     @blp.etag
@@ -199,9 +229,8 @@ class IncidentsViews(MethodView):
         searching = bool(args.get("q")) and not args.get("sort")
         g.page_sort = None if searching else args.get("sort") or incident_service.DEFAULT_SORT
         g.page_after = g.next_cursor = None
-        if after is not None:
-            value, incident_id = incident_service.decode_cursor(after, g.page_sort)
-            g.page_after = incident_service.after_condition(g.page_sort, value, incident_id)
+        if after is not None:  # the position (sort value, id) the next page starts after
+            g.page_after = incident_service.decode_cursor(after, g.page_sort)
         # Today's date is in the key: a sort by duration counts ongoing incidents up to today.
         return _list_statement(db.engine.dialect.name, incident_model.today_utc(), _frozen(args))
 
