@@ -89,7 +89,9 @@ def _top_statement(raw: dict[str, Any] | None) -> str:
     )
 
 
-def _throughput_goals(big: dict, backend: str, name: str, largest: str) -> list[dict[str, Any]]:
+def _throughput_goals(
+    big: dict, backend: str, name: str, largest: str, trivial_cpu: float | None = None
+) -> list[dict[str, Any]]:
     out = []
     raw = big["raw"][RAW_KEY[backend]]
     for query in QUERIES:
@@ -106,6 +108,13 @@ def _throughput_goals(big: dict, backend: str, name: str, largest: str) -> list[
         first = _get(big, "http", backend, query, "first", "median_ms")
         if first is not None:
             reason += f" Its first request (before the app's cache): {_fmt(first, 0)} ms."
+        ours_cpu = _get(big, "http", backend, query, "conc", "cpu_us")
+        ds_cpu = _get(big, "http", "datasette", query, "conc", "cpu_us")
+        if ours_cpu is not None and ds_cpu is not None:
+            reason += (
+                f" CPU per request under load: ours {_fmt(ours_cpu, 0)} µs, Datasette "
+                f"{_fmt(ds_cpu, 0)} µs, the trivial Flask endpoint {_fmt(trivial_cpu, 0)} µs."
+            )
         text = f"{LABELS[query]}: throughput ÷ Datasette ≥ 3 ({name}, N={_n(largest)})"
         out.append(_goal(text, name, _ratio(ours, theirs), 3, True, reason))
     return out
@@ -297,7 +306,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for backend in (b for b in ("ours", "ours_pg") if b in big["http"]):
         name = BACKENDS[backend]
-        out += _throughput_goals(big, backend, name, largest)
+        out += _throughput_goals(big, backend, name, largest, _get(results, "trivial", "conc", "cpu_us"))
         out.append(_csv_goal(big, backend, name, largest))
         out += _floor_goals(big, backend, name, largest, trivial)
         if largest != smallest:
@@ -431,6 +440,20 @@ def _http_table(entry: dict[str, Any]) -> list[str]:
             pg_ratio = _x(_ratio(_rps(http, "ours_pg", q), _rps(http, "datasette", q)))
             row += f" {_fmt(_rps(http, 'ours_pg', q))} | {_lat(http, 'ours_pg', q)} | {pg_ratio} |"
         lines.append(row)
+    return lines
+
+
+def _cpu_table(results: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    """CPU time of each serving process per request, under the throughput load."""
+    http = entry["http"]
+    servers = [("ours", "ours (SQLite)"), ("ours_pg", "ours (PostgreSQL)"), ("datasette", "Datasette")]
+    servers = [(key, label) for key, label in servers if key in http]
+    trivial = _get(results, "trivial", "conc", "cpu_us")
+    head = "| query | " + " | ".join(f"{label} µs" for _, label in servers) + " | trivial floor µs |"
+    lines = [head, "|---|" + "---|" * (len(servers) + 1)]
+    for query in QUERIES:
+        cells = [_fmt(_get(http, key, query, "conc", "cpu_us"), 0) for key, _ in servers]
+        lines.append(f"| {LABELS[query]} | " + " | ".join(cells) + f" | {_fmt(trivial, 0)} |")
     return lines
 
 
@@ -679,6 +702,11 @@ def write(results: dict[str, Any], path: Path) -> None:
             "Median request time against the floor (trivial endpoint median + the same SQL run directly):",
             "",
             *_floor_table(results, entry),
+            "",
+            f"CPU time of the serving process per request with {concurrency} connections (user + "
+            "system, from /proc; PostgreSQL's own backend is not counted):",
+            "",
+            *_cpu_table(results, entry),
             "",
         ]
     lines += [

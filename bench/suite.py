@@ -588,6 +588,8 @@ def measure_http(
             max_seconds=profile.seq_seconds,
             warmup=profile.warmup,
         ).as_dict()
+    pids = server.serving_pids()
+    cpu_before = _cpu_seconds(pids)
     out["conc"] = loadgen.run(
         HOST,
         server.port,
@@ -597,7 +599,24 @@ def measure_http(
         max_seconds=profile.conc_seconds,
         warmup=0 if seq else profile.warmup,
     ).as_dict()
+    if out["conc"]["requests"]:
+        # The serving processes' CPU time per request under load (a database server's own is
+        # not in it): what throughput on a busy machine comes down to.
+        spent = _cpu_seconds(pids) - cpu_before
+        out["conc"]["cpu_us"] = round(spent / out["conc"]["requests"] * 1e6, 1)
     return out
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (from /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _rss_kb(pid: int, key: str = "VmRSS") -> int:
