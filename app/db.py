@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,7 +88,15 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
             # busy_timeout instead. Reads keep deferred transactions so they never queue.
             # Straight to the driver: through exec_driver_sql this was a tenth of a single
             # incident's request (an execution context and events for a statement with no rows).
-            conn.connection.driver_connection.execute("BEGIN" if _is_read_request() else "BEGIN IMMEDIATE")
+            # Its errors ("database is locked" after busy_timeout) are raised as SQLAlchemy's,
+            # as exec_driver_sql would: the app answers those with a 503, not a 500.
+            begin = "BEGIN" if _is_read_request() else "BEGIN IMMEDIATE"
+            try:
+                conn.connection.driver_connection.execute(begin)
+            except sqlite3.Error as error:
+                raise sa.exc.DBAPIError.instance(
+                    begin, (), error, sqlite3.Error, dialect=conn.dialect
+                ) from error
 
         return engine
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, **JSON_OPTIONS)
@@ -149,23 +158,34 @@ class OneRow:
     row is the driver's tuple (SQLite gives dates as ISO text). SQLAlchemy's session, execution
     context and result objects took 100 µs around a 10 µs lookup here.
 
-    Driver errors are raised as SQLAlchemy's (an unreachable database is a 503 as anywhere
-    else), and a connection found dead is dropped from the pool.
+    Parameters go to the driver as they are: a statement whose parameters SQLAlchemy would
+    convert is refused when compiled. Driver errors are raised as SQLAlchemy's (an unreachable
+    database is a 503 as anywhere else), and a dead connection makes the pool replace them all,
+    as SQLAlchemy's own execution does.
     """
 
     def __init__(self, statement: sa.Select) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
     def sql(self, dialect: sa.Dialect, parameters: dict[str, object]) -> tuple[str, Any]:
         """The SQL and DB-API parameters that `first` runs."""
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             statement = self.statement.compile(dialect=dialect)
+            if statement._bind_processors:  # noqa: SLF001 - what execution would convert
+                raise ValueError(f"OneRow cannot bind {sorted(statement._bind_processors)} as they are")  # noqa: SLF001
             order = tuple(statement.positiontup) if statement.positiontup is not None else None
-            compiled = self._compiled[dialect.name] = (statement.string, order)
-        sql, order = compiled
-        return sql, tuple(parameters[name] for name in order) if order is not None else parameters
+            # Values written into the statement itself (`status == "ongoing"`) are parameters too.
+            fixed = {
+                statement.bind_names[bind]: bind.effective_value
+                for bind in statement.binds.values()
+                if not bind.required
+            }
+            compiled = self._compiled[dialect.name] = (statement.string, order, fixed)
+        sql, order, fixed = compiled
+        values = {**fixed, **parameters} if fixed else parameters
+        return sql, tuple(values[name] for name in order) if order is not None else values
 
     def first(self, engine: Engine, **parameters: object) -> tuple | None:
         dialect = engine.dialect
@@ -190,7 +210,9 @@ class OneRow:
         except dialect.loaded_dbapi.Error as error:
             dead = dialect.is_disconnect(error, driver, None)
             if dead:
-                connection.invalidate(error)
+                # As SQLAlchemy's execution does: every connection of the pool older than this
+                # one is replaced at its next checkout, not only this one.
+                engine.pool._invalidate(connection, error)  # noqa: SLF001
             raise sa.exc.DBAPIError.instance(
                 sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
             ) from error

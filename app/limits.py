@@ -151,6 +151,9 @@ def init_app(app: Flask) -> None:
     if uri.startswith("memory://"):
         uri = "swept-" + uri
     buckets = {bucket: parse_many(app.config[f"RATELIMIT_{bucket.upper()}"]) for bucket in CATEGORIES}
-    app.extensions["rate_limits"] = RateLimiter(storage_from_string(uri), buckets)
+    # A Redis that stops answering (rather than refusing) must not hold every request up: past
+    # this many seconds the counter fails, and the request goes on unlimited (see _check).
+    options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if uri.startswith("redis") else {}
+    app.extensions["rate_limits"] = RateLimiter(storage_from_string(uri, **options), buckets)
     app.before_request(_check)
     app.after_request(_headers)

@@ -383,6 +383,14 @@ def capture_app_sql(database_url: str, paths: dict[str, list[str]]) -> tuple[Any
         return one_row_first(self, engine, **parameters)
 
     OneRow.first = first
+    try:
+        return _capture(app, engine, paths, captured)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+        OneRow.first = one_row_first
+
+
+def _capture(app, engine, paths, captured) -> tuple[Any, dict[str, list], dict[str, Any]]:
     client = app.test_client()
     out: dict[str, list] = {}
     seconds: dict[str, Any] = {}
@@ -396,8 +404,6 @@ def capture_app_sql(database_url: str, paths: dict[str, list[str]]) -> tuple[Any
         if response.status_code != 200:
             raise RuntimeError(f"{name}: {response.status_code} {response.get_data()[:300]!r}")
         out[name] = list(captured)
-    sa.event.remove(engine, "before_cursor_execute", record)
-    OneRow.first = one_row_first
     return engine, out, seconds
 
 

@@ -44,8 +44,21 @@ def test_a_read_request_leaves_no_transaction_open(app, client):
         connection.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
         db.session.rollback()
-    # A GET with an API key records the key's use: that write still lands.
-    assert client.get("/api/v1/incidents").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True}])
+def test_a_read_with_a_new_key_records_its_use_in_autocommit(app, anon_client):
+    """A GET's session is in autocommit; the one write a GET makes (the rate limiter checks the
+    key, which records when it was last used) still lands."""
+    from app.models import ApiKey
+    from tests.conftest import make_key
+
+    fresh = make_key(app, "fresh-reader", "editor")
+    reply = anon_client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {fresh}"})
+    assert reply.status_code == 200
+    with app.app_context():
+        used = db.session.scalar(sa.select(ApiKey.last_used_at).where(ApiKey.name == "fresh-reader"))
+    assert used is not None
 
 
 def test_an_idle_connection_killed_by_the_server_is_replaced_unseen(app, client, monkeypatch):
@@ -69,15 +82,47 @@ def test_a_connection_killed_between_two_busy_requests_fails_one_request_only(ap
     assert client.get("/api/v1/incidents").status_code == 200
 
 
-def test_a_one_row_read_on_a_dead_connection_is_a_503_and_the_connection_is_dropped(app, client, monkeypatch):
-    """A single incident is read on the DB-API connection (db.OneRow): a connection that died
-    while pooled gives a clean 503 (not a 500), and is not handed out again."""
+def _fill_pool(app, count: int) -> list[int]:
+    """`count` connections in the pool, each used once; their server processes."""
+    with app.app_context():
+        db.engine.dispose()
+        connections = [db.engine.connect() for _ in range(count)]
+        pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in connections]
+        for connection in connections:
+            connection.close()
+        assert db.engine.pool.checkedin() == count
+    return pids
+
+
+def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(app, client, monkeypatch):
+    """A single incident is read on the DB-API connection (db.OneRow): when the server has
+    dropped every pooled connection (a restart under load, no idle ping), the request that meets
+    one gets a clean 503, and the pool replaces all of them, as SQLAlchemy's own execution does."""
     made = create(client)
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    for pid in _fill_pool(app, 4):
+        _terminate(app, pid)
+    replies = [anon_get(app, f"/api/v1/incidents/{made['id']}") for _ in range(4)]
+    assert [r.status_code for r in replies] == [503, 200, 200, 200]
+    assert replies[0].headers["Content-Type"] == "application/problem+json"
+    assert replies[1].get_json()["title"] == made["title"]
+
+
+def test_a_one_row_read_leaves_its_connection_as_it_found_it(app, client):
+    """OneRow puts a PostgreSQL connection in autocommit for its statement only: the next
+    write on the same pooled connection runs in a transaction of its own."""
+    from app.resources.incidents.routes import STORED_ONE
+
+    made = create(client)
+    _fill_pool(app, 1)
     with app.app_context():
-        db.engine.dispose()  # one pooled connection: the one about to be killed
-    _terminate(app, _backend_pid(app))
-    failed = client.get(f"/api/v1/incidents/{made['id']}")
-    assert failed.status_code == 503
-    assert failed.headers["Content-Type"] == "application/problem+json"
-    assert client.get(f"/api/v1/incidents/{made['id']}").get_json()["title"] == made["title"]
+        assert STORED_ONE.first(db.engine, incident_id=made["id"])[0] == made["id"]
+    with app.test_request_context("/api/v1/incidents", method="POST"):
+        connection = db.session.connection()
+        connection.exec_driver_sql("SELECT 1").scalar_one()
+        assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
+        db.session.rollback()
+
+
+def anon_get(app, path: str):
+    return app.test_client().get(path)

@@ -89,3 +89,27 @@ def test_unknown_query_parameter_refused_everywhere_but_head_works(client):
     }
     assert client.head("/api/v1/incidents?country=PK").status_code == 200
     assert client.head("/api/v1/incidents?contry=PK").status_code == 422
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("app_config", [{"SQLITE_BUSY_TIMEOUT_MS": 200}])
+def test_a_write_that_waits_out_the_lock_is_a_503(app, client, database_url):
+    """Another process holds SQLite's write lock past busy_timeout: the write is a 503 problem
+    (retry later), not a 500, and nothing is half-written."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import create, incident_doc
+
+    create(client, title="Before")
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = client.post("/api/v1/incidents", json=incident_doc(title="Blocked"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert [i["title"] for i in client.get("/api/v1/incidents").get_json()] == ["Before"]

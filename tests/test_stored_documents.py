@@ -301,6 +301,16 @@ def test_a_one_row_read_gives_the_drivers_row_and_sqlalchemys_errors(app, client
             broken.first(db.engine)
         assert "no_such_column" in str(caught.value.orig)
         assert db.engine.pool.checkedout() == 0
+        # A value written into the statement is bound with the caller's parameters …
+        with_value = OneRow(
+            sa.select(Incident.id).where(
+                Incident.country == made["country"], Incident.id == sa.bindparam("incident_id")
+            )
+        )
+        assert with_value.first(db.engine, incident_id=made["id"]) == (made["id"],)
+        # … and one SQLAlchemy would convert on the way (an enum's check) is refused, not sent raw.
+        with pytest.raises(ValueError, match="status"):
+            OneRow(sa.select(Incident.id).where(Incident.status == "ongoing")).first(db.engine)
     # the same pooled connections serve a write in a transaction of its own afterwards
     response = client.patch(
         f"{LIST}/{made['id']}", json={"title": "Renamed"}, headers={"If-Match": etag_of(client, made["id"])}
