@@ -171,7 +171,16 @@ class Parser(FlaskParser):
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return core.missing
-        return orjson.loads(req.get_data(cache=True))
+        data = req.get_data(cache=True)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            if data and not error.doc:
+                # orjson gives bytes that are not UTF-8 an empty `doc`, which webargs reads as
+                # "no body at all": such a PATCH changed nothing and answered 200 (the contract
+                # fuzzer's find). A decoding error is a 400 "Invalid JSON body".
+                raise UnicodeDecodeError("utf-8", data, error.pos, error.pos + 1, error.msg) from error
+            raise
 
     def _get_schema(self, argmap: Any, req: Any) -> ma.Schema:
         # flask-smorest hands schema classes over; webargs would build (and deep-copy the fields

@@ -1421,6 +1421,22 @@ def test_patch_malformed_json_is_400_and_text_is_415(client):
     assert get(client, created["id"]) == created
 
 
+@pytest.mark.parametrize("body", [b"y\x06A\xf2\xb3", b"\xff", '{"title": "caf\xe9"}'.encode("latin-1")])
+def test_a_body_that_is_not_utf8_is_400_not_an_empty_patch(client, body):
+    """orjson reports bytes that are not UTF-8 with an empty document, which webargs took for no
+    body at all: such a PATCH answered 200 and changed nothing (found by the contract fuzzer)."""
+    created = create(client)
+    etag = etag_of(client, created["id"])
+    response = client.patch(
+        url(created["id"]), data=body, content_type="application/json", headers={"If-Match": etag}
+    )
+    assert_problem(response, 400)
+    assert response.get_json()["errors"] == {"json": {"_body": ["Invalid JSON body."]}}
+    posted = client.post("/api/v1/incidents", data=body, content_type="application/json")
+    assert_problem(posted, 400)
+    assert get(client, created["id"]) == created
+
+
 def test_patch_list_field_replaces_it(client):
     created = create(
         client,
