@@ -505,6 +505,7 @@ class Api(BaseApi):
         self._app.register_error_handler(RuleError, self.handle_rule_error)
         self._app.register_error_handler(sa.exc.IntegrityError, self.handle_integrity_error)
         self._app.register_error_handler(sa.exc.OperationalError, self.handle_database_down)
+        self._app.register_error_handler(sa.exc.TimeoutError, self.handle_database_down)
         self._app.register_error_handler(Exception, self.handle_unexpected)
 
     def handle_http_exception(self, error: HTTPException):
@@ -551,6 +552,15 @@ class Api(BaseApi):
 
     def handle_database_down(self, error: Exception):
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
+        # Busy rather than down: SQLite's write lock held past busy_timeout, or no pooled
+        # connection free within the pool's timeout. Worth a retry in a second.
+        busy = isinstance(error, sa.exc.TimeoutError) or "database is locked" in str(
+            getattr(error, "orig", "")
+        )
+        if busy:
+            return self.handle_http_exception(
+                ServiceUnavailable("The database is busy; try again in a moment.", retry_after=1)
+            )
         return self.handle_http_exception(
             ServiceUnavailable("The database is unreachable; try again shortly.")
         )

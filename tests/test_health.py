@@ -112,4 +112,24 @@ def test_a_write_that_waits_out_the_lock_is_a_503(app, client, database_url):
         holder.close()
     assert response.status_code == 503, response.get_json()
     assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.get_json()["detail"] == "The database is busy; try again in a moment."
+    assert response.headers["Retry-After"] == "1"
     assert [i["title"] for i in client.get("/api/v1/incidents").get_json()] == ["Before"]
+
+
+def test_no_free_pooled_connection_is_a_503_to_retry(app, client):
+    """Every pooled connection in use past the pool's timeout: a 503 with Retry-After, not a 500."""
+    from app.db import db
+
+    with app.app_context():
+        pool = db.engine.pool
+        pool._timeout = 0.05  # noqa: SLF001 - the pool's wait, 30 s by default
+        held = [db.engine.connect() for _ in range(pool.size() + pool._max_overflow)]  # noqa: SLF001
+        try:
+            response = client.get("/api/v1/incidents/1")
+        finally:
+            for connection in held:
+                connection.close()
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"] == "1"
+    assert client.get("/api/v1/incidents").status_code == 200
