@@ -94,7 +94,9 @@ def _fill_pool(app, count: int) -> list[int]:
     return pids
 
 
-def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(app, client, monkeypatch):
+def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
+    app, client, anon_client, monkeypatch
+):
     """A single incident is read on the DB-API connection (db.OneRow): when the server has
     dropped every pooled connection (a restart under load, no idle ping), the request that meets
     one gets a clean 503, and the pool replaces all of them, as SQLAlchemy's own execution does."""
@@ -102,7 +104,7 @@ def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
     for pid in _fill_pool(app, 4):
         _terminate(app, pid)
-    replies = [anon_get(app, f"/api/v1/incidents/{made['id']}") for _ in range(4)]
+    replies = [anon_client.get(f"/api/v1/incidents/{made['id']}") for _ in range(4)]
     assert [r.status_code for r in replies] == [503, 200, 200, 200]
     assert replies[0].headers["Content-Type"] == "application/problem+json"
     assert replies[1].get_json()["title"] == made["title"]
@@ -122,7 +124,3 @@ def test_a_one_row_read_leaves_its_connection_as_it_found_it(app, client):
         connection.exec_driver_sql("SELECT 1").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
         db.session.rollback()
-
-
-def anon_get(app, path: str):
-    return app.test_client().get(path)
