@@ -73,6 +73,22 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     migrations.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"Database upgraded to {revision}.")
+    if revision == "head":
+        _rebuild_documents(every=False)
+
+
+def _rebuild_documents(every: bool) -> None:
+    from app.fast import stored
+
+    written = stored.rebuild(_as_cli(), every=every)
+    click.echo(f"Stored documents rebuilt: {written}.")
+
+
+@incidents_cli.command("rebuild-documents")
+@click.option("--all", "every", is_flag=True, help="Rebuild every copy, not only the stale ones.")
+def incidents_rebuild_documents(every: bool) -> None:
+    """Rebuild the stored copies (JSON and CSV) of a shape other than the current one."""
+    _rebuild_documents(every)
 
 
 @db_cli.command("downgrade")

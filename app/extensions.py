@@ -33,6 +33,7 @@ from werkzeug.exceptions import (
 )
 
 from app.db import db
+from app.document.schema import Schema  # noqa: F401  (the base of every body schema)
 from app.services import auth as auth_service
 from app.services import revisions
 from app.services.documents import JSON_OPTIONS
@@ -69,24 +70,6 @@ def _default(obj: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- schemas
-
-
-class Schema(ma.Schema):
-    """Base schema: unknown fields are errors, read-only fields sent back from a GET are ignored."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-    @ma.pre_load
-    def _drop_read_only(self, data: Any, **kwargs: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        read_only = self.__dict__.get("_read_only")
-        if read_only is None:  # once per instance (the parser keeps one per schema class)
-            read_only = self._read_only = frozenset(n for n, f in self.fields.items() if f.dump_only)
-        if not read_only.intersection(data):
-            return data
-        return {key: value for key, value in data.items() if key not in read_only}
 
 
 class QueryArgsSchema(ma.Schema):

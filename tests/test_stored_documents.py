@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import OneRow, db
+from app.document import shape
 from app.models import Incident, IncidentRevision, StoredDocument
 from app.services import csv_format
 from app.services.documents import JSON_OPTIONS, documents_for_rows
@@ -33,6 +34,7 @@ def assert_stored_copies_current(app) -> int:
         built = documents_for_rows(db.session, rows)
         for row, document in zip(rows, built, strict=True):
             copy = stored[row.id]
+            assert copy.shape == shape.current_shape(), row.id
             assert copy.document == orjson.dumps(document, option=JSON_OPTIONS).decode(), row.id
             assert copy.csv_row == csv_format.line_of(document), row.id
             if document["status"] == "ongoing":
@@ -274,8 +276,9 @@ def test_reads_are_a_fixed_number_of_statements(app, client, path, monkeypatch):
     assert len(statements) == (1 if path else 4), statements
 
 
-def test_the_upgrade_fills_the_copies_of_existing_incidents(app, client, database_url):
-    """Migration 0007 renders the stored copies of the incidents already there."""
+def test_the_upgrade_builds_the_copies_of_existing_incidents(app, client, runner, database_url):
+    """Migration 0007 makes the table only (a migration never imports the app); `db upgrade`
+    ends by building the copies of the incidents already there."""
     from app.services import migrations
 
     made = _varied_incidents(client)
@@ -283,9 +286,77 @@ def test_the_upgrade_fills_the_copies_of_existing_incidents(app, client, databas
     with app.app_context():
         db.engine.dispose()
     migrations.downgrade(database_url, "0006")
-    migrations.upgrade(database_url)
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"Stored documents rebuilt: {len(made)}." in result.output
     assert assert_stored_copies_current(app) == len(made)
     assert client.get(f"{LIST}?page_size=500").get_json() == listed
+
+
+@pytest.fixture
+def reshaped():
+    """Lets a test change the document's shape; the shape is computed afresh afterwards."""
+    yield shape
+    shape.forget()
+
+
+def _mark_stored_copies(app, text: str) -> None:
+    """Overwrite every stored copy with a marker, keeping its shape: a served copy shows it."""
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.update(StoredDocument.__table__).values(document=f'"{text}"', csv_row=text))
+
+
+def test_a_copy_of_another_shape_is_never_served_and_the_rebuild_renews_every_copy(
+    app, client, runner, reshaped, monkeypatch
+):
+    made = _varied_incidents(client)
+    listed = client.get(f"{LIST}?page_size=500")
+    single = client.get(f"{LIST}/{made[0]['id']}")
+    exported = _export(client).data
+    _mark_stored_copies(app, "old shape")
+    monkeypatch.setattr(reshaped, "BUILDER_REVISION", reshaped.BUILDER_REVISION + 1)
+    reshaped.forget()
+
+    # Before the rebuild, every read is built from the tables: no copy of the old shape is served.
+    again = client.get(f"{LIST}?page_size=500")
+    assert (again.get_json(), again.headers["ETag"]) == (listed.get_json(), listed.headers["ETag"])
+    one = client.get(f"{LIST}/{made[0]['id']}")
+    assert (one.get_json(), one.headers["ETag"]) == (single.get_json(), single.headers["ETag"])
+    assert _export(client).data == exported
+
+    result = runner.invoke(args=["incidents", "rebuild-documents"])
+    assert result.exit_code == 0, result.output
+    assert f"Stored documents rebuilt: {len(made)}." in result.output
+    assert assert_stored_copies_current(app) == len(made)
+    assert runner.invoke(args=["incidents", "rebuild-documents"]).output.endswith("rebuilt: 0.\n")
+    assert _export(client).data == exported
+
+
+def test_a_country_renamed_in_the_country_data_reaches_every_stored_copy(
+    app, client, runner, reshaped, monkeypatch
+):
+    import pycountry
+
+    made = [create(client, country="PK", title=f"Block {n}") for n in range(3)]
+    other = create(client, country="IN")
+    monkeypatch.setattr(
+        pycountry.countries.get(alpha_2="PK"), "common_name", "Islamic Republic", raising=False
+    )
+    reshaped.forget()  # the country data is part of the shape: every copy is now stale
+
+    assert client.get(f"{LIST}/{made[0]['id']}").get_json()["country_name"] == "Islamic Republic"
+    result = runner.invoke(args=["incidents", "rebuild-documents"])
+    assert f"Stored documents rebuilt: {len(made) + 1}." in result.output, result.output
+    assert assert_stored_copies_current(app) == len(made) + 1
+    with app.app_context():
+        copies = db.session.execute(sa.select(StoredDocument.__table__)).all()
+    names = {
+        orjson.loads(copy.document)["id"]: orjson.loads(copy.document)["country_name"] for copy in copies
+    }
+    assert names == {**{incident["id"]: "Islamic Republic" for incident in made}, other["id"]: "India"}
+    rows = _table(_export(client).data)
+    column = rows[0].index("country_name")
+    assert sorted(row[column] for row in rows[1:]) == ["India", *["Islamic Republic"] * 3]
 
 
 def test_a_one_row_read_gives_the_drivers_row_and_sqlalchemys_errors(app, client):

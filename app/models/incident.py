@@ -299,7 +299,7 @@ class Source(Base):
 class StoredDocument(Base):
     """An incident's finished API document (the JSON exactly as sent) and native CSV row, written
     with every change by the revision hook, so that reads and exports need no child queries
-    (services/documents.py). A table of its own keeps the incidents table narrow: scans for
+    (app/fast/stored.py). A table of its own keeps the incidents table narrow: scans for
     counts and statistics read small rows."""
 
     __tablename__ = "incident_documents"
@@ -308,3 +308,6 @@ class StoredDocument(Base):
     csv_row: Mapped[str] = mapped_column(sa.Text)
     # Ongoing incidents only: where the duration cell starts in csv_row (it grows every day).
     csv_duration_at: Mapped[int | None]
+    # The shape of the document this copy was built with (app/document/shape.py): a copy of
+    # another shape is never served.
+    shape: Mapped[str | None] = mapped_column(sa.String(32))

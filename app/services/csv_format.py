@@ -19,55 +19,54 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import marshmallow as ma
 import orjson
+
+from app.document.fields import CountryCode, Enum, Str
+from app.document.schema import IncidentSchema
 
 LIST_SEPARATOR = "; "
 URL_SEPARATOR = " ; "
 
-# (column, kind). Kinds: text (escaped), enum, int, bool, date, list, intlist, json, derived.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "int"),
-    ("title", "text"),
-    ("description", "text"),
-    ("country", "enum"),
-    ("country_name", "derived"),
-    ("area", "text"),
-    ("scope", "enum"),
-    ("shutdown_types", "list"),
-    ("networks", "list"),
-    ("platforms", "list"),
-    ("start_date", "date"),
-    ("start_date_estimated", "bool"),
-    ("end_date", "date"),
-    ("status", "enum"),
-    ("duration_days", "derived"),
-    ("ordered_by", "enum"),
-    ("decision_maker", "text"),
-    ("actual_cause", "enum"),
-    ("actual_cause_details", "text"),
-    ("official_justification", "enum"),
-    ("justification_details", "text"),
-    ("legal_basis", "enum"),
-    ("legal_basis_details", "text"),
-    ("election_related", "enum"),
-    ("violence_reported", "enum"),
-    ("human_rights_abuse_reported", "enum"),
-    ("asns", "intlist"),
-    ("telcos", "list"),
-    ("acknowledgement_status", "derived"),
-    ("acknowledged_on", "derived"),
-    ("acknowledgement_delay_days", "derived"),
-    ("litigation_status", "derived"),
-    ("acknowledgement_count", "derived"),
-    ("legal_case_count", "derived"),
-    ("source_urls", "urls"),
-    ("acknowledgements", "json"),
-    ("legal_cases", "json"),
-    ("sources", "json"),
-    ("created_at", "derived"),
-    ("updated_at", "derived"),
-    ("revision", "int"),
-)
+# Read-only fields that an import reads back: the id (a row with one updates that incident)
+# and the revision it was exported at.
+READ_BACK = ("id", "revision")
+# Spreadsheet-friendly summaries of the child lists, placed before the lists themselves.
+SUMMARIES = (("acknowledgement_count", "derived"), ("legal_case_count", "derived"), ("source_urls", "urls"))
+SUMMARIES_BEFORE = "acknowledgements"
+
+
+def _kind(name: str, field: ma.fields.Field) -> str:
+    """How a document field is written as a cell. Kinds: text (escaped), enum, int, bool, date,
+    list, intlist, json (child records), urls, derived (computed by the server)."""
+    if name in READ_BACK:
+        return "int"
+    if field.dump_only:
+        return "derived"
+    if isinstance(field, ma.fields.List):
+        inner = field.inner
+        if isinstance(inner, ma.fields.Nested):
+            return "json"
+        return "intlist" if isinstance(inner, ma.fields.Integer) else "list"
+    for kind, types in (("enum", (Enum, CountryCode)), ("text", (Str,)), ("date", (ma.fields.Date,))):
+        if isinstance(field, types):
+            return kind
+    if isinstance(field, ma.fields.Boolean):
+        return "bool"
+    raise TypeError(f"No CSV kind for the field {name} ({type(field).__name__})")
+
+
+def _columns() -> tuple[tuple[str, str], ...]:
+    """The CSV columns: the document's fields in the definition's order, with the summaries."""
+    columns: list[tuple[str, str]] = []
+    for name, field in IncidentSchema().fields.items():
+        if name == SUMMARIES_BEFORE:
+            columns.extend(SUMMARIES)
+        columns.append((name, _kind(name, field)))
+    return tuple(columns)
+
+
+COLUMNS = _columns()
 HEADER = [name for name, _ in COLUMNS]
 KINDS = dict(COLUMNS)
 CHILD_ID = "id"

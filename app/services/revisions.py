@@ -3,26 +3,21 @@ transaction, from a session hook — so no write path (API, import, CLI) can ski
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.document.build import incident_document
+from app.fast.stored import store, stored_values
 from app.models import Incident, IncidentRevision
 from app.models.revision import diff
 from app.services import aggregates
-from app.services.documents import store, stored_values
-
-Snapshot = Callable[[Incident], dict[str, Any]]
-_snapshot: Snapshot | None = None
 
 
-def install(snapshot: Snapshot) -> None:
-    """Register how an incident is serialised (the API's own document) and hook every session."""
-    global _snapshot
-    _snapshot = snapshot
+def install(_transitional: Any = None) -> None:
+    """Hook every session: revisions and stored copies are written at commit."""
     if not sa.event.contains(Session, "before_commit", _write_revisions):
         sa.event.listen(Session, "before_commit", _write_revisions)
         sa.event.listen(Session, "after_soft_rollback", _forget_pending)
@@ -40,8 +35,8 @@ def data_changed(session: Session) -> None:
 
 
 def snapshot(incident: Incident) -> dict[str, Any]:
-    assert _snapshot is not None, "revisions.install() was not called"
-    return _snapshot(incident)
+    """The incident's document as the API shows it."""
+    return incident_document(incident)
 
 
 def record(session: Session, incident: Incident, action: str, before: dict[str, Any] | None = None) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from app.document.fields import Enum
 from app.extensions import QueryArgsSchema
-from app.resources.fields import Enum
 from app.resources.incidents.schemas import IncidentQueryArgsSchema
 from app.services.importer import FORMATS, ON_ERROR
 from app.services.stats import GROUPS

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 from app.db import OneRow, db
 from app.extensions import LOCATION_HEADER, Blueprint, SelectPage
+from app.fast.stored import STORED_COLUMNS, WITH_STORED, is_current, stored_documents, stored_row, stored_rows
 from app.models import Incident
 from app.models import incident as incident_model
 from app.resources.incidents.schemas import (
@@ -26,7 +27,6 @@ from app.resources.incidents.schemas import (
 )
 from app.services import aggregates, revisions
 from app.services import incidents as incident_service
-from app.services.documents import STORED_COLUMNS, WITH_STORED, stored_documents, stored_row, stored_rows
 
 blp = Blueprint(
     "incidents",
@@ -263,7 +263,7 @@ class IncidentsByIdViews(MethodView):
         if values[-1] is not None:  # deleted_at
             _gone(incident_id)
         row = stored_row(values)
-        return stored_documents(db.session if row.document is None else None, [row])[0]
+        return stored_documents(None if is_current(row) else db.session, [row])[0]
 
     @blp.auth("editor")
     @blp.etag

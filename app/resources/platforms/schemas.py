@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app import vocab
+from app.document.fields import Enum, Str, Timestamp
 from app.extensions import Schema
-from app.resources.fields import Enum, Str, Timestamp
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
