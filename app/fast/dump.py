@@ -15,6 +15,7 @@ from app.models import Incident
 
 # A finished document: built (IncidentDocument) or stored JSON passed through (orjson.Fragment).
 FINISHED = (IncidentDocument, orjson.Fragment)
+DUMPABLE = (Incident, *FINISHED)
 
 
 class FinishedDocuments:
@@ -23,14 +24,11 @@ class FinishedDocuments:
 
     def dump(self, obj: Any, *, many: bool | None = None) -> Any:
         many = self.many if many is None else many
-        if not self.only and not self.exclude:
-            if many and all(isinstance(item, (Incident, *FINISHED)) for item in obj):
-                return [item if isinstance(item, FINISHED) else incident_document(item) for item in obj]
-            if isinstance(obj, FINISHED):
-                return obj
-            if not many and isinstance(obj, Incident):
-                return incident_document(obj)
-        return super().dump(obj, many=many)
+        items = obj if many else [obj]
+        if self.only or self.exclude or not all(isinstance(item, DUMPABLE) for item in items):
+            return super().dump(obj, many=many)
+        documents = [item if isinstance(item, FINISHED) else incident_document(item) for item in items]
+        return documents if many else documents[0]
 
     def marshmallow_dump(self, obj: Any) -> Any:
         """The plain twin: marshmallow's dump, which tests compare with this one."""

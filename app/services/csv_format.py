@@ -202,37 +202,67 @@ class CellError(ValueError):
     """A cell that cannot be read; the message is shown to the user."""
 
 
+def _json_cell(raw: str) -> list[dict[str, Any]]:
+    text = unneutralise(raw).strip()
+    if not text:
+        return []
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise CellError(f"Not valid JSON: {error}.") from error
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise CellError("Expected a JSON list of objects.")
+    return value
+
+
+def _list_cell(separator: str) -> Callable[[str], list[str]]:
+    def parse(raw: str) -> list[str]:
+        text = unneutralise(raw).strip()
+        return [item.strip() for item in text.split(separator) if item.strip()] if text else []
+
+    return parse
+
+
+_TRUE, _FALSE = ("true", "yes", "1"), ("", "false", "no", "0")
+
+
+def _bool_cell(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in _FALSE:
+        return False
+    if text in _TRUE:
+        return True
+    raise CellError("Expected true or false.")
+
+
+def _int_cell(raw: str) -> int | None:
+    text = raw.strip()
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise CellError("Expected a whole number.")
+    return int(text)
+
+
+def _text_cell(raw: str) -> str | None:
+    return unneutralise(raw) or None
+
+
+def _plain_cell(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "json": _json_cell,
+    "list": _list_cell(LIST_SEPARATOR.strip()),
+    "intlist": _list_cell(LIST_SEPARATOR.strip()),
+    "urls": _list_cell(URL_SEPARATOR.strip()),
+    "bool": _bool_cell,
+    "int": _int_cell,
+    "text": _text_cell,
+}
+
+
 def parse_cell(name: str, raw: str) -> Any:
     """A native CSV cell → the value the incident schema loads."""
-    kind = KINDS[name]
-    if kind == "json":
-        text = unneutralise(raw).strip()
-        if not text:
-            return []
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as error:
-            raise CellError(f"Not valid JSON: {error}.") from error
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise CellError("Expected a JSON list of objects.")
-        return value
-    if kind in ("list", "intlist", "urls"):
-        text = unneutralise(raw).strip()
-        separator = URL_SEPARATOR.strip() if kind == "urls" else LIST_SEPARATOR.strip()
-        return [item.strip() for item in text.split(separator) if item.strip()] if text else []
-    if kind == "bool":
-        text = raw.strip().lower()
-        if text in ("", "false", "no", "0"):
-            return False
-        if text in ("true", "yes", "1"):
-            return True
-        raise CellError("Expected true or false.")
-    if kind == "int":
-        text = raw.strip()
-        if not text:
-            return None
-        if not text.isdigit() or len(text) > 18:
-            raise CellError("Expected a whole number.")
-        return int(text)
-    text = unneutralise(raw) if kind == "text" else raw.strip()
-    return text if text != "" else None
+    return _PARSERS.get(KINDS[name], _plain_cell)(raw)
