@@ -120,3 +120,13 @@ def test_a_cell_holding_the_missing_row_marker_is_exported_as_it_is(client):
     assert set(by_id) == {str(made["id"]), str(other["id"])}
     assert by_id[str(made["id"])][rows[0].index("description")] == made["description"]
     assert "!second line" in made["description"]
+
+
+def test_the_copy_header_is_checked_and_skipped_with_its_extension():
+    from app.services.streaming import _past_header
+
+    first_tuple = b"\x00\x01\x00\x00\x00\x02hi"
+    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x03" + b"ext"
+    assert bytes(_past_header(memoryview(header + first_tuple))) == first_tuple
+    with pytest.raises(ValueError, match="not a binary COPY stream"):
+        _past_header(memoryview(b"PGCOPY\n\xff\r\n\x01" + first_tuple))

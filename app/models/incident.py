@@ -36,34 +36,65 @@ def delay_days(start: date, acknowledged_on: date | None) -> int | None:
     return None if acknowledged_on is None else (acknowledged_on - start).days
 
 
+def _field(record: Any, key: str) -> Any:
+    return record.get(key) if isinstance(record, dict) else getattr(record, key)
+
+
+def government_stance(stances: set[str]) -> str:
+    """What the government's statements amount to: an admission outweighs a denial."""
+    if "acknowledged" in stances:
+        return "acknowledged"
+    return "denied" if "denied" in stances else "none"
+
+
+def acknowledgement_summary(acknowledgements: Iterable[Any]) -> tuple[str, date | None]:
+    """The government's stance and the day it first admitted the incident."""
+    government = [a for a in acknowledgements if _field(a, "actor_type") == "government"]
+    admitted = [a for a in government if _field(a, "stance") == "acknowledged"]
+    dates = [_field(a, "date") for a in admitted if _field(a, "date") is not None]
+    return government_stance({_field(a, "stance") for a in government}), min(dates, default=None)
+
+
+def litigation_status(legal_cases: Iterable[Any]) -> str:
+    """Pending while any case is open, concluded once all are, none without cases."""
+    cases = list(legal_cases)
+    if not cases:
+        return "none"
+    if any(_field(c, "status") in vocab.OPEN_CASE_STATUSES for c in cases):
+        return "pending"
+    return "concluded"
+
+
 def derived_fields(acknowledgements: Iterable[Any], legal_cases: Iterable[Any]) -> dict[str, Any]:
     """acknowledgement_status, acknowledged_on and litigation_status from the child records
     (objects with attributes, or dicts)."""
-
-    def get(record: Any, key: str) -> Any:
-        return record.get(key) if isinstance(record, dict) else getattr(record, key)
-
-    government = [a for a in acknowledgements if get(a, "actor_type") == "government"]
-    admitted = [a for a in government if get(a, "stance") == "acknowledged"]
-    if admitted:
-        status = "acknowledged"
-    elif any(get(a, "stance") == "denied" for a in government):
-        status = "denied"
-    else:
-        status = "none"
-    dates = [get(a, "date") for a in admitted if get(a, "date") is not None]
-    cases = list(legal_cases)
-    if not cases:
-        litigation = "none"
-    elif any(get(c, "status") in vocab.OPEN_CASE_STATUSES for c in cases):
-        litigation = "pending"
-    else:
-        litigation = "concluded"
+    status, acknowledged_on = acknowledgement_summary(acknowledgements)
     return {
         "acknowledgement_status": status,
-        "acknowledged_on": min(dates) if dates else None,
-        "litigation_status": litigation,
+        "acknowledged_on": acknowledged_on,
+        "litigation_status": litigation_status(legal_cases),
     }
+
+
+class ValueList:
+    """A multi-valued field read as a list of plain values: one value (in `column`) per row of
+    the `rows` relationship, in that relationship's order."""
+
+    def __init__(self, rows: str, column: str) -> None:
+        self.rows = rows
+        self.column = column
+
+    def __get__(self, incident: Any, owner: type | None = None) -> Any:
+        if incident is None:
+            return self
+        return [getattr(row, self.column) for row in getattr(incident, self.rows)]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __set__(self, incident: Any, values: Any) -> None:
+        # Read-only, as a property without a setter: the rows are what is written.
+        raise AttributeError(f"{type(incident).__name__}.{self.name} is read from {self.rows}; write those")
 
 
 # What a /stats query reads from an incident (country first: the usual grouping).
@@ -79,36 +110,24 @@ STATS_COLUMNS = (
 )
 
 
+def _live_index(name: str, *columns: str) -> sa.Index:
+    """An index of live incidents only (partial: not soft-deleted), which is what every list reads."""
+    live = "deleted_at IS NULL"
+    return sa.Index(name, *columns, sqlite_where=sa.text(live), postgresql_where=sa.text(live))
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
         sa.CheckConstraint("end_date IS NULL OR status = 'ended'", name="end_date_means_ended"),
-        # Partial (live incidents only, which is what every list reads) and ending in id, so a
-        # filtered page and its count are read from the index alone, in the list's total order.
-        sa.Index(
-            "ix_incidents_start_date_id",
-            "start_date",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
-        sa.Index(
-            "ix_incidents_country_start_date",
-            "country",
-            "start_date",
-            "id",
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        # Ending in id, so a filtered page and its count are read from the index alone, in the
+        # list's total order.
+        _live_index("ix_incidents_start_date_id", "start_date", "id"),
+        _live_index("ix_incidents_country_start_date", "country", "start_date", "id"),
         # Covers the statistics (migration 0009): a filtered /stats reads this index alone, not
         # the wide incident rows.
-        sa.Index(
-            "ix_incidents_stats",
-            *STATS_COLUMNS,
-            sqlite_where=sa.text("deleted_at IS NULL"),
-            postgresql_where=sa.text("deleted_at IS NULL"),
-        ),
+        _live_index("ix_incidents_stats", *STATS_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,21 +200,10 @@ class Incident(Base):
     legal_cases: Mapped[list[LegalCase]] = relationship(cascade="all, delete-orphan", order_by="LegalCase.id")
     sources: Mapped[list[Source]] = relationship(cascade="all, delete-orphan", order_by="Source.id")
 
-    @property
-    def platforms(self) -> list[str]:
-        return [row.platform_slug for row in self.platform_rows]
-
-    @property
-    def shutdown_types(self) -> list[str]:
-        return [row.shutdown_type for row in self.shutdown_type_rows]
-
-    @property
-    def networks(self) -> list[str]:
-        return [row.network for row in self.network_rows]
-
-    @property
-    def asns(self) -> list[int]:
-        return [row.asn for row in self.asn_rows]
+    platforms = ValueList("platform_rows", "platform_slug")
+    shutdown_types = ValueList("shutdown_type_rows", "shutdown_type")
+    networks = ValueList("network_rows", "network")
+    asns = ValueList("asn_rows", "asn")
 
     @property
     def duration_days(self) -> int | None:

@@ -140,6 +140,41 @@ class CursorError(ValueError):
     """A cursor that cannot be used; the message is shown to the client."""
 
 
+def _cursor_date(value: Any) -> date:
+    return date.fromisoformat(value)
+
+
+def _cursor_moment(value: Any) -> datetime:
+    """A timestamp with its offset: a naive one cannot be placed among stored ones."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return parsed
+
+
+def _cursor_days(value: Any) -> int:
+    """A duration that fits the database's integer (a JSON number may not)."""
+    if type(value) is not int or abs(value) >= 2**31:
+        raise ValueError(value)
+    return value
+
+
+def _cursor_text(value: Any) -> str:
+    """A country code as a cursor may carry it: a short string the database can bind."""
+    if type(value) is not str or len(value) > 200 or "\x00" in value:
+        raise ValueError(value)
+    return value
+
+
+# How each sort's value is read back from a cursor (TypeError or ValueError: it cannot be).
+CURSOR_READERS: dict[str, Callable[[Any], Any]] = {
+    "start_date": _cursor_date,
+    "end_date": _cursor_date,
+    "updated_at": _cursor_moment,
+    "duration_days": _cursor_days,
+}
+
+
 def _cursor_value(name: str, value: Any) -> Any:
     """A sort value as the cursor carries it (JSON) → as the database compares it."""
     if value is None:
@@ -147,20 +182,7 @@ def _cursor_value(name: str, value: Any) -> Any:
             raise CursorError("This cursor is not valid: its position has no value.")
         return None
     try:
-        if name in ("start_date", "end_date"):
-            return date.fromisoformat(value)
-        if name == "updated_at":
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                raise ValueError(value)
-            return parsed
-        if name == "duration_days":
-            if type(value) is not int or abs(value) >= 2**31:
-                raise ValueError(value)
-            return value
-        if type(value) is not str or len(value) > 200 or "\x00" in value:
-            raise ValueError(value)
-        return value
+        return CURSOR_READERS.get(name, _cursor_text)(value)
     except (TypeError, ValueError) as error:
         raise CursorError("This cursor is not valid: its position cannot be read.") from error
 
@@ -217,59 +239,68 @@ def _any_of(relationship, column, values: Iterable[Any]) -> sa.ColumnElement[boo
     return relationship.any(column.in_(list(values)))
 
 
+# Filters on a column of the incident: any of the values given.
+VALUE_FILTERS = {
+    "country": Incident.country,
+    "status": Incident.status,
+    "scope": Incident.scope,
+    "ordered_by": Incident.ordered_by,
+    "actual_cause": Incident.actual_cause,
+    "official_justification": Incident.official_justification,
+    "acknowledgement_status": Incident.acknowledgement_status,
+    "litigation_status": Incident.litigation_status,
+}
+
+# Filters on a multi-valued field: any of its rows holds any of the values given.
+VALUE_LIST_FILTERS = {
+    "platform": (Incident.platform_rows, IncidentPlatform.platform_slug),
+    "shutdown_type": (Incident.shutdown_type_rows, IncidentShutdownType.shutdown_type),
+    "network": (Incident.network_rows, IncidentNetwork.network),
+    "asn": (Incident.asn_rows, IncidentAsn.asn),
+}
+
+
+def _active_from(day: date) -> sa.ColumnElement[bool]:
+    """Incidents still active on or after `day`. Ongoing incidents are open-ended; one that
+    ended on an unknown day was at least active on its first day."""
+    return sa.or_(
+        Incident.end_date >= day,
+        sa.and_(Incident.end_date.is_(None), Incident.status == "ongoing"),
+        sa.and_(Incident.end_date.is_(None), Incident.start_date >= day),
+    )
+
+
+# Filters on a period: each takes the one day (or moment) given.
+PERIOD_FILTERS: dict[str, Callable[[Any], sa.ColumnElement[bool]]] = {
+    "active_to": lambda day: Incident.start_date <= day,
+    "active_from": _active_from,
+    "started_from": lambda day: Incident.start_date >= day,
+    "started_to": lambda day: Incident.start_date <= day,
+    "updated_since": lambda moment: Incident.updated_at >= moment,
+}
+
+
+def _text_condition(q: str) -> sa.ColumnElement[bool]:
+    """Incidents that have every word of `q`, looked up in the full-text index."""
+    tokens = search_tokens(q)
+    if tokens:
+        return text_match(search_words(tokens))
+    # Only punctuation (say "%"): no word to look up in the index, so a plain scan.
+    return sa.or_(*(column.icontains(q, autoescape=True) for column in SEARCHED_COLUMNS))
+
+
 def filter_conditions(args: dict[str, Any], *, text: bool = True) -> list[sa.ColumnElement[bool]]:
     """WHERE clauses for the list filters: values OR-ed within a filter, filters AND-ed
     (without `q`'s when `text` is false: a caller that joins the full-text index itself)."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    in_filters = {
-        "country": Incident.country,
-        "status": Incident.status,
-        "scope": Incident.scope,
-        "ordered_by": Incident.ordered_by,
-        "actual_cause": Incident.actual_cause,
-        "official_justification": Incident.official_justification,
-        "acknowledgement_status": Incident.acknowledgement_status,
-        "litigation_status": Incident.litigation_status,
-    }
-    for name, column in in_filters.items():
-        if args.get(name):
-            conditions.append(column.in_(args[name]))
-    child_filters = {
-        "platform": (Incident.platform_rows, IncidentPlatform.platform_slug),
-        "shutdown_type": (Incident.shutdown_type_rows, IncidentShutdownType.shutdown_type),
-        "network": (Incident.network_rows, IncidentNetwork.network),
-        "asn": (Incident.asn_rows, IncidentAsn.asn),
-    }
-    for name, (relationship, column) in child_filters.items():
-        if args.get(name):
-            conditions.append(_any_of(relationship, column, args[name]))
-    if args.get("active_to"):
-        conditions.append(Incident.start_date <= args["active_to"])
-    if args.get("active_from"):
-        # Ongoing incidents are open-ended; one that ended on an unknown day was at least
-        # active on its first day.
-        conditions.append(
-            sa.or_(
-                Incident.end_date >= args["active_from"],
-                sa.and_(Incident.end_date.is_(None), Incident.status == "ongoing"),
-                sa.and_(Incident.end_date.is_(None), Incident.start_date >= args["active_from"]),
-            )
-        )
-    if args.get("started_from"):
-        conditions.append(Incident.start_date >= args["started_from"])
-    if args.get("started_to"):
-        conditions.append(Incident.start_date <= args["started_to"])
-    if args.get("updated_since"):
-        conditions.append(Incident.updated_at >= args["updated_since"])
+    conditions = [column.in_(args[name]) for name, column in VALUE_FILTERS.items() if args.get(name)]
+    conditions += [
+        _any_of(relationship, column, args[name])
+        for name, (relationship, column) in VALUE_LIST_FILTERS.items()
+        if args.get(name)
+    ]
+    conditions += [condition(args[name]) for name, condition in PERIOD_FILTERS.items() if args.get(name)]
     if args.get("q") and text:
-        tokens = search_tokens(args["q"])
-        if tokens:
-            conditions.append(text_match(search_words(tokens)))
-        else:
-            # Only punctuation (say "%"): no word to look up in the index, so a plain scan.
-            conditions.append(
-                sa.or_(*(column.icontains(args["q"], autoescape=True) for column in SEARCHED_COLUMNS))
-            )
+        conditions.append(_text_condition(args["q"]))
     return conditions
 
 
@@ -297,8 +328,8 @@ def list_incidents(
     table or from a join of it), filtered and in a total order."""
     selected = Incident.__table__.c if columns is None else columns
     tokens = search_tokens(args["q"]) if args.get("q") else []
-    # By relevance on SQLite: join the FTS5 table once and sort on its rank (a correlated rank
-    # lookup per matching row made a broad search quadratic); the join is then the text filter.
+    # By relevance on SQLite: join the FTS5 table once and sort on its rank, rather than look the
+    # rank up per matching row (quadratic on a broad search); the join is then the text filter.
     relevance_join = bool(tokens) and not args.get("sort") and dialect == "sqlite"
     statement = (
         sa.select(*selected)
@@ -318,8 +349,18 @@ def list_incidents(
 # --------------------------------------------------------------------------- writes
 
 
-def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, make: Callable[[Any], Any]) -> None:
-    """Make a collection of value rows hold exactly `wanted`, keeping rows that stay."""
+# The document's multi-valued fields and the model of the rows each is kept in (the column
+# holding the value is the field's own: models/incident.py, ValueList).
+VALUE_LIST_ROWS = {
+    "platforms": IncidentPlatform,
+    "shutdown_types": IncidentShutdownType,
+    "networks": IncidentNetwork,
+    "asns": IncidentAsn,
+}
+
+
+def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, row_model: type) -> None:
+    """Make a collection of value rows hold exactly `wanted` (in `attr`), keeping rows that stay."""
     wanted_set = list(dict.fromkeys(wanted))
     for row in list(rows):
         if getattr(row, attr) not in wanted_set:
@@ -327,10 +368,57 @@ def _sync_values(rows: list[Any], wanted: Iterable[Any], attr: str, make: Callab
     present = {getattr(row, attr) for row in rows}
     for value in wanted_set:
         if value not in present:
-            rows.append(make(value))
+            rows.append(row_model(**{attr: value}))
     # The order a GET shows (the relationship's order_by), so a write's response, its ETag and
     # the revision snapshot equal what a later GET returns.
     rows.sort(key=lambda row: getattr(row, attr))
+
+
+def _sync_value_lists(incident: Incident, data: dict[str, Any]) -> None:
+    """Give each multi-valued field the document names exactly the values it lists."""
+    for name, row_model in VALUE_LIST_ROWS.items():
+        if name in data:
+            field = getattr(Incident, name)
+            _sync_values(getattr(incident, field.rows), data[name], field.column, row_model)
+
+
+def _write_fields(record: Any, values: dict[str, Any]) -> bool:
+    """Set the fields that differ (an equal value leaves the record clean); whether any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(record, key) != value:
+            setattr(record, key, value)
+            changed = True
+    return changed
+
+
+def _refuse_foreign_ids(name: str, items: list[dict[str, Any]], existing: dict[int, Any]) -> None:
+    """An item's `id` must name one of this incident's records."""
+    unknown = [item["id"] for item in items if item.get("id") is not None and item["id"] not in existing]
+    if unknown:
+        raise RuleError({name: [f"No record with id {unknown[0]} belongs to this incident."]})
+
+
+def _take_identical(spare: list[Any], values: dict[str, Any]) -> Any | None:
+    """The first spare record equal to `values` field for field, taken out of `spare`."""
+    match = next(
+        (child for child in spare if all(getattr(child, key) == value for key, value in values.items())),
+        None,
+    )
+    if match is not None:
+        spare.remove(match)
+    return match
+
+
+def _child_for(model: type, item: dict[str, Any], existing: dict[int, Any], spare: list[Any]) -> Any:
+    """The record an item becomes: the one its `id` names, else an identical spare one, else a
+    new one; with the item's fields written onto it."""
+    values = {key: value for key, value in item.items() if key != "id"}
+    child = existing[item["id"]] if item.get("id") is not None else _take_identical(spare, values)
+    if child is None:
+        return model(**values)
+    _write_fields(child, values)
+    return child
 
 
 def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -> None:
@@ -340,30 +428,12 @@ def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -
     (and its id), so sending the same list twice — a re-import, a PUT of a GET body without
     ids — changes nothing.
     """
-    model = CHILD_MODELS[name]
     collection = getattr(incident, name)
     existing = {child.id: child for child in collection}
-    unknown = [item["id"] for item in items if item.get("id") is not None and item["id"] not in existing]
-    if unknown:
-        raise RuleError({name: [f"No record with id {unknown[0]} belongs to this incident."]})
+    _refuse_foreign_ids(name, items, existing)
     claimed = {item["id"] for item in items if item.get("id") is not None}
     spare = [child for child in collection if child.id not in claimed]
-    keep: list[Any] = []
-    for item in items:
-        values = {key: value for key, value in item.items() if key != "id"}
-        if item.get("id") is not None:
-            child = existing[item["id"]]
-        else:
-            child = next((c for c in spare if all(getattr(c, k) == v for k, v in values.items())), None)
-            if child is not None:
-                spare.remove(child)
-        if child is None:
-            child = model(**values)
-        else:
-            for key, value in values.items():
-                if getattr(child, key) != value:
-                    setattr(child, key, value)
-        keep.append(child)
+    keep = [_child_for(CHILD_MODELS[name], item, existing, spare) for item in items]
     # Existing records in id order, new ones after them (they get the next ids): the GET order.
     keep.sort(key=lambda child: (child.id is None, child.id or 0))
     if not collection:
@@ -372,7 +442,7 @@ def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -
         collection[:] = keep
 
 
-SCALAR_EXCLUDE = {"platforms", "shutdown_types", "networks", "asns", *CHILD_MODELS}
+SCALAR_EXCLUDE = {*VALUE_LIST_ROWS, *CHILD_MODELS}
 
 
 def current_values(incident: Incident) -> dict[str, Any]:
@@ -386,39 +456,27 @@ def current_values(incident: Incident) -> dict[str, Any]:
     }
 
 
+def _check_patch(incident: Incident, data: dict[str, Any]) -> None:
+    """A PATCH: an end date given without a status ends the incident (`data` says so too), and the
+    rules hold on the stored incident merged with the change."""
+    merged = {**current_values(incident), **data}
+    if "end_date" in data and data["end_date"] is not None and "status" not in data:
+        merged["status"] = data["status"] = "ended"
+    errors = incident_rule_errors(merged)
+    if errors:
+        raise RuleError(errors)
+
+
 def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = False) -> None:
     """Write loaded, validated fields onto an incident (all of them, or only those given)."""
     if partial:
-        merged = {**current_values(incident), **data}
-        if "end_date" in data and data["end_date"] is not None and "status" not in data:
-            merged["status"] = data["status"] = "ended"
-        errors = incident_rule_errors(merged)
-        if errors:
-            raise RuleError(errors)
+        _check_patch(incident, data)
     elif not data.get("status"):
         data["status"] = default_status(data.get("end_date"))
-
     for key, value in data.items():
         if key not in SCALAR_EXCLUDE:
             setattr(incident, key, value)
-    if "platforms" in data:
-        _sync_values(
-            incident.platform_rows,
-            data["platforms"],
-            "platform_slug",
-            lambda v: IncidentPlatform(platform_slug=v),
-        )
-    if "shutdown_types" in data:
-        _sync_values(
-            incident.shutdown_type_rows,
-            data["shutdown_types"],
-            "shutdown_type",
-            lambda v: IncidentShutdownType(shutdown_type=v),
-        )
-    if "networks" in data:
-        _sync_values(incident.network_rows, data["networks"], "network", lambda v: IncidentNetwork(network=v))
-    if "asns" in data:
-        _sync_values(incident.asn_rows, data["asns"], "asn", lambda v: IncidentAsn(asn=v))
+    _sync_value_lists(incident, data)
     for name in CHILD_MODELS:
         if name in data:
             _sync_children(incident, name, data[name])
@@ -456,11 +514,7 @@ def update_child(
     session: Session, incident: Incident, child: Any, values: dict[str, Any], before: dict
 ) -> bool:
     """Replace a child's fields; returns whether anything changed."""
-    changed = False
-    for key, value in values.items():
-        if getattr(child, key) != value:
-            setattr(child, key, value)
-            changed = True
+    changed = _write_fields(child, values)
     if changed:
         _child_changed(session, incident, before)
     return changed

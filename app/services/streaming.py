@@ -14,7 +14,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from typing import TypeVar
+from itertools import chain
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -31,39 +32,58 @@ def read_values(
     connection: sa.Connection, statement: sa.Select, batch: int
 ) -> Iterator[list[bytes | memoryview | None]]:
     """The values of a Core select of one bytes column (`bytea` / BLOB), in lists of up to
-    `batch`: a long read with as little Python per row as it can get.
+    `batch`: a long read with as little Python per row as it can get. PostgreSQL streams them
+    by binary COPY (`_copy_values`), other databases through the DB-API cursor (`_fetch_values`).
+    The connection is busy until the last batch: other statements need another connection."""
+    if connection.dialect.name == "postgresql":
+        yield from _copy_values(connection, statement, batch)
+    else:
+        yield from _fetch_values(connection, statement, batch)
 
-    PostgreSQL: `COPY (select) TO STDOUT (FORMAT BINARY)`. A server-side cursor makes the server
-    wait for each FETCH while the client handles the last batch; COPY streams without waiting
-    (here twice the rows per second of a million-row export), and each tuple's bytes are a slice
-    of its message, past the fixed six bytes before a single field. The select is first declared
-    through SQLAlchemy (a server-side cursor, closed at once, no row read) so that its SQL and
-    parameters are exactly what SQLAlchemy binds for it; psycopg binds them client-side into the
-    COPY, with its own quoting. The connection is busy until the last batch: other statements
-    need another connection.
 
-    Elsewhere (SQLite): the DB-API cursor, `batch` rows at a time (a BLOB needs no processing).
-    """
-    if connection.dialect.name != "postgresql":
-        with connection.execute(statement) as result:
-            cursor = result.context.cursor
-            while rows := cursor.fetchmany(batch):
-                yield [row[0] for row in rows]
-        return
+def _fetch_values(
+    connection: sa.Connection, statement: sa.Select, batch: int
+) -> Iterator[list[bytes | memoryview | None]]:
+    """The DB-API cursor, `batch` rows at a time (a BLOB needs no processing)."""
+    with connection.execute(statement) as result:
+        cursor = result.context.cursor
+        while rows := cursor.fetchmany(batch):
+            yield [row[0] for row in rows]
+
+
+def _bound_sql(connection: sa.Connection, statement: sa.Select) -> tuple[str, Any]:
+    """The SQL and parameters SQLAlchemy binds for `statement`, got by declaring it (a
+    server-side cursor, closed at once, no row read); psycopg then binds the parameters
+    client-side into the COPY, with its own quoting."""
     with connection.execution_options(stream_results=True).execute(statement) as declared:
-        sql, parameters = declared.context.statement, declared.context.parameters[0]
+        return declared.context.statement, declared.context.parameters[0]
+
+
+def _past_header(data: memoryview) -> memoryview:
+    """The first CopyData message after the header that precedes the first tuple."""
+    if bytes(data[:11]) != _COPY_SIGNATURE:
+        raise ValueError("not a binary COPY stream")
+    extension = int.from_bytes(data[15:19], "big")
+    return data[19 + extension :]
+
+
+def _copy_values(
+    connection: sa.Connection, statement: sa.Select, batch: int
+) -> Iterator[list[bytes | memoryview | None]]:
+    """`COPY (select) TO STDOUT (FORMAT BINARY)`. A server-side cursor would make the server
+    wait for each FETCH while the client handles the last batch; COPY streams without waiting,
+    and each tuple's value is a slice of its message, past the fixed six bytes before a single
+    field."""
+    sql, parameters = _bound_sql(connection, statement)
     cursor = connection.connection.driver_connection.cursor()
     with cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", parameters) as copy:
+        messages = iter(copy)  # memoryviews of psycopg's buffers: sliced and joined without copies
+        first = next(messages, None)
+        if first is None:
+            return
         values: list[bytes | memoryview | None] = []
         append = values.append
-        first = True
-        for data in copy:  # memoryviews of psycopg's buffers: sliced and joined without copies
-            if first:
-                if bytes(data[:11]) != _COPY_SIGNATURE:
-                    raise ValueError("not a binary COPY stream")
-                extension = int.from_bytes(data[15:19], "big")
-                data = data[19 + extension :]
-                first = False
+        for data in chain((_past_header(first),), messages):
             # Bytes compared one by one: comparing a memoryview slice with bytes is slow.
             if data[0] or data[1] != 1:
                 if len(data) == 2 and data[0] == 0xFF:  # the end (the iteration ends the COPY)
