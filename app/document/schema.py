@@ -27,6 +27,7 @@ from app.document.fields import (
     Timestamp,
     country_name,
 )
+from app.document.rules import incident_rule_errors
 
 F = ma.fields
 
@@ -304,8 +305,6 @@ class IncidentSchema(Schema):
     def _rules(self, data: dict, partial: Any = None, **kwargs: Any) -> None:
         if partial:
             return  # PATCH checks the rules on the merged document instead
-        from app.services.incidents import incident_rule_errors  # TRANSITIONAL: moves to app/document
-
         errors = incident_rule_errors(data)
         if errors:
             raise ma.ValidationError(errors)

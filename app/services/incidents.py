@@ -1,4 +1,4 @@
-"""Incident queries and writes: filters, sorting, rules, and applying a document to the model."""
+"""Incident queries and writes: filters, sorting, and applying a document to the model."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import vocab
 from app.db import utcnow
+from app.document.rules import default_status, incident_rule_errors  # noqa: F401  (default_status: bulk writes)
 from app.models import (
     Acknowledgement,
     Incident,
@@ -69,27 +70,6 @@ class RuleError(Exception):
     def __init__(self, messages: dict[str, list[str]]):
         super().__init__(messages)
         self.messages = messages
-
-
-# --------------------------------------------------------------------------- rules
-
-
-def default_status(end_date: date | None) -> str:
-    return "ended" if end_date is not None else "ongoing"
-
-
-def incident_rule_errors(values: dict[str, Any]) -> dict[str, list[str]]:
-    """Cross-field rules of SPEC.md, on a whole (possibly merged) document."""
-    errors: dict[str, list[str]] = {}
-    start, end = values.get("start_date"), values.get("end_date")
-    status = values.get("status") or default_status(end)
-    if start and end and end < start:
-        errors["end_date"] = ["Must be on or after start_date."]
-    if end is not None and status != "ended":
-        errors.setdefault("status", []).append("An incident with an end_date must have status 'ended'.")
-    if "service_based" in (values.get("shutdown_types") or ()) and not values.get("platforms"):
-        errors["platforms"] = ["Name at least one platform for a service_based shutdown."]
-    return errors
 
 
 # --------------------------------------------------------------------------- reads

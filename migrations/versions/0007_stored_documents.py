@@ -23,6 +23,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+
 def upgrade() -> None:
     op.create_table(
         "incident_documents",
@@ -42,4 +43,3 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("incident_documents")
-
