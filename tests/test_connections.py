@@ -97,7 +97,7 @@ def _fill_pool(app, count: int) -> list[int]:
 def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
     app, client, anon_client, monkeypatch
 ):
-    """A single incident is read on the DB-API connection (db.OneRow): when the server has
+    """A single incident is read on the DB-API connection (app.fast.one_row.OneRow): when the server has
     dropped every pooled connection (a restart under load, no idle ping), the request that meets
     one gets a clean 503, and the pool replaces all of them, as SQLAlchemy's own execution does."""
     made = create(client)
@@ -113,7 +113,7 @@ def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
 def test_a_one_row_read_leaves_its_connection_as_it_found_it(app, client):
     """OneRow puts a PostgreSQL connection in autocommit for its statement only: the next
     write on the same pooled connection runs in a transaction of its own."""
-    from app.resources.incidents.routes import STORED_ONE
+    from app.fast.pages import STORED_ONE
 
     made = create(client)
     _fill_pool(app, 1)

@@ -13,7 +13,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from app.db import OneRow, db
+from app.db import db
+from app.fast.one_row import OneRow
 from app.models import Incident, IncidentRevision, StoredDocument
 from app.services import csv_format
 from app.services.documents import JSON_OPTIONS, documents_for_rows
@@ -256,7 +257,7 @@ def test_reads_are_a_fixed_number_of_statements(app, client, path, monkeypatch):
         if not statement.startswith("BEGIN"):
             statements.append(statement)
 
-    # A single incident is read on the DB-API connection (app.db.OneRow): no SQLAlchemy event.
+    # A single incident is read on the DB-API connection (app.fast.one_row.OneRow): no SQLAlchemy event.
     one_row_first = OneRow.first
 
     def first(self, engine, **parameters):
@@ -289,7 +290,7 @@ def test_the_upgrade_fills_the_copies_of_existing_incidents(app, client, databas
 
 
 def test_a_one_row_read_gives_the_drivers_row_and_sqlalchemys_errors(app, client):
-    """db.OneRow runs on the DB-API connection; a database error still arrives as SQLAlchemy's
+    """OneRow runs on the DB-API connection; a database error still arrives as SQLAlchemy's
     (so the app's handlers apply), and the connection goes back to the pool usable."""
     made = create(client, start_date="2024-02-03")
     read = OneRow(sa.select(Incident.id, Incident.title).where(Incident.id == sa.bindparam("incident_id")))

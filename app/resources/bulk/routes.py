@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db, read_only
-from app.extensions import Blueprint
+from app.http.api import Blueprint
 from app.resources import fastload
 from app.resources.bulk.schemas import (
     ImportArgsSchema,
@@ -167,9 +167,9 @@ class StatsViews(MethodView):
 
         Same filters as the list. An incident naming two platforms counts in both groups.
         """
-        group_by = args.pop("group_by")
         # One grouped query over every matching incident: cached until the data changes.
-        key = aggregates.request_key("stats")
+        key = aggregates.args_key("stats", args)
+        group_by = args.pop("group_by")
         groups = aggregates.cached(db.session, key, lambda: stats_service.stats(db.session, group_by, args))
         if group_by == "country":
             groups = [{**group, "country_name": country_name(group["group"])} for group in groups]

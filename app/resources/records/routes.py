@@ -14,7 +14,8 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import LOCATION_HEADER, Blueprint
+from app.http.api import LOCATION_HEADER, Blueprint
+from app.http.etags import etag_for
 from app.resources.incidents.routes import get_incident_or_404
 from app.resources.incidents.schemas import (
     AcknowledgementSchema,
@@ -60,7 +61,7 @@ def _child_blueprint(
 
     def commit(incident) -> dict[str, str]:
         db.session.commit()
-        return {"Incident-ETag": f'"{blp._generate_etag(IncidentSchema().dump(incident))}"'}
+        return {"Incident-ETag": f'"{etag_for(IncidentSchema().dump(incident))}"'}
 
     class CollectionViews(MethodView):
         @blp.auth("editor")
