@@ -67,45 +67,51 @@ JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.load
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
+        return _sqlite_engine(url, sqlite_busy_timeout_ms)
+    return _postgres_engine(url)
 
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions defeat locking).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
-            cursor.close()
 
-        @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            # A deferred transaction that later upgrades to a writer fails at once with
-            # "database is locked" when another writer is active; BEGIN IMMEDIATE waits for
-            # busy_timeout instead. Reads keep deferred transactions so they never queue.
-            # Straight to the driver: exec_driver_sql would build an execution context and run
-            # events for a statement with no rows.
-            # Its errors ("database is locked" after busy_timeout) are raised as SQLAlchemy's,
-            # as exec_driver_sql would: the app answers those with a 503, not a 500.
-            begin = "BEGIN" if _reading() else "BEGIN IMMEDIATE"
-            try:
-                conn.connection.driver_connection.execute(begin)
-            except sqlite3.Error as error:
-                raise sa.exc.DBAPIError.instance(
-                    begin, (), error, sqlite3.Error, dialect=conn.dialect
-                ) from error
+def _sqlite_engine(url: str, sqlite_busy_timeout_ms: int) -> Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
 
-        return engine
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions defeat locking).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        # A deferred transaction that later upgrades to a writer fails at once with
+        # "database is locked" when another writer is active; BEGIN IMMEDIATE waits for
+        # busy_timeout instead. Reads keep deferred transactions so they never queue.
+        # Straight to the driver: exec_driver_sql would build an execution context and run
+        # events for a statement with no rows.
+        # Its errors ("database is locked" after busy_timeout) are raised as SQLAlchemy's,
+        # as exec_driver_sql would: the app answers those with a 503, not a 500.
+        begin = "BEGIN" if _reading() else "BEGIN IMMEDIATE"
+        try:
+            conn.connection.driver_connection.execute(begin)
+        except sqlite3.Error as error:
+            raise sa.exc.DBAPIError.instance(begin, (), error, sqlite3.Error, dialect=conn.dialect) from error
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, **JSON_OPTIONS)
 
     # A pooled connection idle for a while may be dead (the server restarted, a proxy dropped it):
     # it is tested before use, and replaced if the test fails (the pool tries again). A connection
     # in steady use is not: pool_pre_ping would test every checkout, a round trip per request.
-    # A connection that dies while in use fails its
-    # request (503), and SQLAlchemy then replaces every connection of the pool.
+    # A connection that dies while in use fails its request (503), and SQLAlchemy then replaces
+    # every connection of the pool.
     @sa.event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection, record):
         record.info["idle_since"] = time.monotonic()

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 def _backend_pid(app) -> int:
     """The server process behind the pooled connection the next request will get."""
     with app.test_request_context("/api/v1/incidents", method="GET"):
+        app.preprocess_request()  # the hooks decide the transaction mode (app/http/transactions.py)
         return db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
 
@@ -35,11 +36,13 @@ def _terminate(app, pid: int) -> None:
 def test_a_read_request_leaves_no_transaction_open(app, client):
     create(client)
     with app.test_request_context("/api/v1/incidents", method="GET"):
+        app.preprocess_request()  # the hooks decide the transaction mode (app/http/transactions.py)
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
         status = connection.connection.driver_connection.info.transaction_status
         assert status.name == "IDLE"  # autocommit: no BEGIN was sent, no ROLLBACK will be
     with app.test_request_context("/api/v1/incidents", method="POST"):
+        app.preprocess_request()
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
@@ -120,6 +123,7 @@ def test_a_one_row_read_leaves_its_connection_as_it_found_it(app, client):
     with app.app_context():
         assert STORED_ONE.first(db.engine, incident_id=made["id"])[0] == made["id"]
     with app.test_request_context("/api/v1/incidents", method="POST"):
+        app.preprocess_request()
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT 1").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
