@@ -82,6 +82,7 @@ class PageHeaders:
     The three methods below are flask-smorest's documented override points ("Override this to
     set pagination data another way"): it has no public ones for the pagination header."""
 
+    # Private: flask-smorest's documented override point for the headers a page sets.
     def _set_pagination_metadata(self, page_params, result, headers):
         cursor = cursor_of(page_params)
         if cursor.keyset:
@@ -97,11 +98,13 @@ class PageHeaders:
             headers[NEXT_CURSOR_HEADER] = cursor.next_cursor
         return result, headers
 
+    # Private: flask-smorest's documented override point for the X-Pagination metadata.
     @staticmethod
     def _make_pagination_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
         # Without the PaginationMetadataSchema flask-smorest builds to dump these integers as they are.
         return page_metadata(page, page_size, item_count)
 
+    # Private: flask-smorest's documented override point for the pagination headers' documentation.
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})
         # A header value is a string: document it as one, holding JSON.
