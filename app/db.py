@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -58,7 +57,7 @@ class UtcDateTime(sa.types.TypeDecorator):
 
 
 def _json_dumps(value: object) -> str:
-    # orjson: several times faster than json.dumps for the revision documents of a bulk import.
+    # orjson: the revision documents of a bulk import are many.
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
@@ -67,45 +66,51 @@ JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.load
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
+        return _sqlite_engine(url, sqlite_busy_timeout_ms)
+    return _postgres_engine(url)
 
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions defeat locking).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
-            cursor.close()
 
-        @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            # A deferred transaction that later upgrades to a writer fails at once with
-            # "database is locked" when another writer is active; BEGIN IMMEDIATE waits for
-            # busy_timeout instead. Reads keep deferred transactions so they never queue.
-            # Straight to the driver: through exec_driver_sql this was a tenth of a single
-            # incident's request (an execution context and events for a statement with no rows).
-            # Its errors ("database is locked" after busy_timeout) are raised as SQLAlchemy's,
-            # as exec_driver_sql would: the app answers those with a 503, not a 500.
-            begin = "BEGIN" if _is_read_request() else "BEGIN IMMEDIATE"
-            try:
-                conn.connection.driver_connection.execute(begin)
-            except sqlite3.Error as error:
-                raise sa.exc.DBAPIError.instance(
-                    begin, (), error, sqlite3.Error, dialect=conn.dialect
-                ) from error
+def _sqlite_engine(url: str, sqlite_busy_timeout_ms: int) -> Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **JSON_OPTIONS)
 
-        return engine
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions defeat locking).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        # A deferred transaction that later upgrades to a writer fails at once with
+        # "database is locked" when another writer is active; BEGIN IMMEDIATE waits for
+        # busy_timeout instead. Reads keep deferred transactions so they never queue.
+        # Straight to the driver: exec_driver_sql would build an execution context and run
+        # events for a statement with no rows.
+        # Its errors ("database is locked" after busy_timeout) are raised as SQLAlchemy's,
+        # as exec_driver_sql would: the app answers those with a 503, not a 500.
+        begin = "BEGIN" if _reading() else "BEGIN IMMEDIATE"
+        try:
+            conn.connection.driver_connection.execute(begin)
+        except sqlite3.Error as error:
+            raise sa.exc.DBAPIError.instance(begin, (), error, sqlite3.Error, dialect=conn.dialect) from error
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
     engine = sa.create_engine(url, pool_size=5, max_overflow=10, **JSON_OPTIONS)
 
     # A pooled connection idle for a while may be dead (the server restarted, a proxy dropped it):
     # it is tested before use, and replaced if the test fails (the pool tries again). A connection
-    # in steady use is not: pool_pre_ping tested every checkout, a round trip per request that
-    # was a fifth of a single incident's time. A connection that dies while in use fails its
-    # request (503), and SQLAlchemy then replaces every connection of the pool.
+    # in steady use is not: pool_pre_ping would test every checkout, a round trip per request.
+    # A connection that dies while in use fails its request (503), and SQLAlchemy then replaces
+    # every connection of the pool.
     @sa.event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection, record):
         record.info["idle_since"] = time.monotonic()
@@ -134,9 +139,10 @@ _READ_ONLY: ContextVar[bool] = ContextVar("read_only", default=False)
 
 @contextmanager
 def read_only() -> Iterator[None]:
-    """Transactions begun inside only read, as a GET's do (on SQLite a deferred BEGIN, which
-    never takes the write lock): for reads outside a request, such as an export's reading
-    thread, which would otherwise begin as a writer and hold off every write until it ends."""
+    """Transactions begun inside only read (on SQLite a deferred BEGIN, which never takes the
+    write lock), and the session handed out inside is a reader's: entered for a GET's request,
+    and for reads outside one, such as an export's reading thread, which would otherwise begin
+    as a writer and hold off every write until it ends."""
     token = _READ_ONLY.set(True)
     try:
         yield
@@ -144,85 +150,10 @@ def read_only() -> Iterator[None]:
         _READ_ONLY.reset(token)
 
 
-def _is_read_request() -> bool:
-    if _READ_ONLY.get():
-        return True
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-
-
-class OneRow:
-    """A one-row SELECT run straight on a pooled DB-API connection, for a request whose whole
-    work is one indexed lookup (a single incident). Compiled once per dialect; no session, no
-    transaction (SQLite's connections are in autocommit until a BEGIN; a PostgreSQL connection
-    is put in autocommit for the statement), no execution context, no result processing: the
-    row is the driver's tuple (SQLite gives dates as ISO text). SQLAlchemy's session, execution
-    context and result objects took 100 µs around a 10 µs lookup here.
-
-    Parameters go to the driver as they are: a statement whose parameters SQLAlchemy would
-    convert is refused when compiled. Driver errors are raised as SQLAlchemy's (an unreachable
-    database is a 503 as anywhere else), and a dead connection makes the pool replace them all,
-    as SQLAlchemy's own execution does.
-    """
-
-    def __init__(self, statement: sa.Select) -> None:
-        self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
-
-    def sql(self, dialect: sa.Dialect, parameters: dict[str, object]) -> tuple[str, Any]:
-        """The SQL and DB-API parameters that `first` runs."""
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            statement = self.statement.compile(dialect=dialect)
-            if statement._bind_processors:  # noqa: SLF001 - what execution would convert
-                raise ValueError(f"OneRow cannot bind {sorted(statement._bind_processors)} as they are")  # noqa: SLF001
-            order = tuple(statement.positiontup) if statement.positiontup is not None else None
-            # Values written into the statement itself (`status == "ongoing"`) are parameters too.
-            fixed = {
-                statement.bind_names[bind]: bind.effective_value
-                for bind in statement.binds.values()
-                if not bind.required
-            }
-            compiled = self._compiled[dialect.name] = (statement.string, order, fixed)
-        sql, order, fixed = compiled
-        values = {**fixed, **parameters} if fixed else parameters
-        return sql, tuple(values[name] for name in order) if order is not None else values
-
-    def first(self, engine: Engine, **parameters: object) -> tuple | None:
-        dialect = engine.dialect
-        sql, bound = self.sql(dialect, parameters)
-        try:
-            connection = engine.raw_connection()
-        except dialect.loaded_dbapi.Error as error:  # the database cannot be reached
-            raise sa.exc.DBAPIError.instance(
-                None, None, error, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from error
-        driver = connection.driver_connection
-        postgres = dialect.name == "postgresql"
-        try:
-            if postgres:
-                driver.autocommit = True  # no BEGIN, and no ROLLBACK when it goes back
-            cursor = driver.cursor()
-            try:
-                cursor.execute(sql, bound)
-                return cursor.fetchone()
-            finally:
-                cursor.close()
-        except dialect.loaded_dbapi.Error as error:
-            dead = dialect.is_disconnect(error, driver, None)
-            if dead:
-                # As SQLAlchemy's execution does: every connection of the pool older than this
-                # one is replaced at its next checkout, not only this one.
-                engine.pool._invalidate(connection, error)  # noqa: SLF001
-            raise sa.exc.DBAPIError.instance(
-                sql, bound, error, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
-            ) from error
-        finally:
-            if postgres and connection.is_valid:
-                try:
-                    driver.autocommit = False
-                except dialect.loaded_dbapi.Error as error:
-                    connection.invalidate(error)
-            connection.close()
+def _reading() -> bool:
+    """Whether the transactions begun now only read: inside `read_only()`, which the HTTP layer
+    enters for a GET, HEAD or OPTIONS request (app/http/transactions.py)."""
+    return _READ_ONLY.get()
 
 
 class Database:
@@ -267,7 +198,7 @@ class Database:
     def session(self) -> Session:
         """The request's session (a read request's is in autocommit on PostgreSQL)."""
         if "db_session" not in g:
-            factory = "read_session_factory" if _is_read_request() else "session_factory"
+            factory = "read_session_factory" if _reading() else "session_factory"
             g.db_session = current_app.extensions["database"][factory]()
         return g.db_session
 

@@ -479,7 +479,7 @@ def import_csv(database_url: str, path: Path) -> dict[str, Any]:
 
     from app import create_app
     from app.db import db
-    from app.resources import fastload
+    from app.fast import load as fastload
     from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer, revisions
 

@@ -373,8 +373,8 @@ def capture_app_sql(database_url: str, paths: dict[str, list[str]]) -> tuple[Any
             captured.append((statement, parameters))
 
     sa.event.listen(engine, "before_cursor_execute", record)
-    # A one-row read on the DB-API connection (app.db.OneRow) passes no SQLAlchemy event.
-    from app.db import OneRow
+    # A one-row read on the DB-API connection (app.fast.one_row.OneRow) passes no SQLAlchemy event.
+    from app.fast.one_row import OneRow
 
     one_row_first = OneRow.first
 

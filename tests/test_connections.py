@@ -21,6 +21,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 def _backend_pid(app) -> int:
     """The server process behind the pooled connection the next request will get."""
     with app.test_request_context("/api/v1/incidents", method="GET"):
+        app.preprocess_request()  # the hooks decide the transaction mode (app/http/transactions.py)
         return db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
 
 
@@ -35,11 +36,13 @@ def _terminate(app, pid: int) -> None:
 def test_a_read_request_leaves_no_transaction_open(app, client):
     create(client)
     with app.test_request_context("/api/v1/incidents", method="GET"):
+        app.preprocess_request()  # the hooks decide the transaction mode (app/http/transactions.py)
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
         status = connection.connection.driver_connection.info.transaction_status
         assert status.name == "IDLE"  # autocommit: no BEGIN was sent, no ROLLBACK will be
     with app.test_request_context("/api/v1/incidents", method="POST"):
+        app.preprocess_request()
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT count(*) FROM incidents").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"
@@ -97,7 +100,7 @@ def _fill_pool(app, count: int) -> list[int]:
 def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
     app, client, anon_client, monkeypatch
 ):
-    """A single incident is read on the DB-API connection (db.OneRow): when the server has
+    """A single incident is read on the DB-API connection (app.fast.one_row.OneRow): when the server has
     dropped every pooled connection (a restart under load, no idle ping), the request that meets
     one gets a clean 503, and the pool replaces all of them, as SQLAlchemy's own execution does."""
     made = create(client)
@@ -113,13 +116,14 @@ def test_a_one_row_read_on_dead_connections_fails_once_then_the_pool_is_renewed(
 def test_a_one_row_read_leaves_its_connection_as_it_found_it(app, client):
     """OneRow puts a PostgreSQL connection in autocommit for its statement only: the next
     write on the same pooled connection runs in a transaction of its own."""
-    from app.resources.incidents.routes import STORED_ONE
+    from app.fast.pages import STORED_ONE
 
     made = create(client)
     _fill_pool(app, 1)
     with app.app_context():
         assert STORED_ONE.first(db.engine, incident_id=made["id"])[0] == made["id"]
     with app.test_request_context("/api/v1/incidents", method="POST"):
+        app.preprocess_request()
         connection = db.session.connection()
         connection.exec_driver_sql("SELECT 1").scalar_one()
         assert connection.connection.driver_connection.info.transaction_status.name == "INTRANS"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.resources import fastload
+from app.fast import load as fastload
 from app.resources.incidents.schemas import IncidentSchema
 from tests.conftest import incident_doc
 

@@ -107,7 +107,7 @@ def test_a_pages_documents_are_read_by_primary_key(app, client, backend):
     """The page's ids, bound as one array (`= ANY` / `json_each`), find their rows by key."""
     import orjson
 
-    from app.resources.incidents.routes import STORED_BY_IDS, documents_by_ids
+    from app.fast.pages import STORED_BY_IDS, documents_by_ids
 
     made = [create(client, title=f"Incident {n}")["id"] for n in range(3)]
     with app.app_context(), db.engine.connect() as connection:

@@ -99,7 +99,7 @@ def test_memory_storage_counts_without_starting_a_thread_per_hit(app, anon_clien
     still counts and limits, and frees expired counters by an inline sweep."""
     import threading
 
-    from app.limits import SweptMemoryStorage
+    from app.http.limits import SweptMemoryStorage
 
     storage = app.extensions["rate_limits"].storage
     assert isinstance(storage, SweptMemoryStorage)
@@ -144,7 +144,7 @@ def test_several_limits_in_a_bucket_report_the_nearest(anon_client):
 def test_an_unreachable_counter_store_lets_requests_through_and_says_so(anon_client, caplog):
     """Redis down must not take the API down with it: requests are served, unlimited, and the
     failure is logged (once a minute, not once a request)."""
-    with caplog.at_level(logging.WARNING, logger="app.limits"):
+    with caplog.at_level(logging.WARNING, logger="app.http.limits"):
         statuses = [anon_client.get("/api/v1/platforms").status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     warnings = [r for r in caplog.records if "Rate limits not applied" in r.getMessage()]

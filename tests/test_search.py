@@ -77,9 +77,9 @@ def _relevance_fixture(client) -> list[int]:
 def test_relevance_pages_from_the_kept_ranking_equal_those_ranked_afresh(app, client, monkeypatch):
     """The first RANKED_DEPTH ids of a ranking are kept; pages inside them are slices, pages
     beyond them are ranked by the database: both give the same order as one big page."""
-    from app.resources.incidents import routes
+    from app.fast import pages
 
-    monkeypatch.setattr(routes, "RANKED_DEPTH", 3)
+    monkeypatch.setattr(pages, "RANKED_DEPTH", 3)
     made = _relevance_fixture(client)
     whole = _ids(client, q="curfew", page_size=500)  # beyond the kept depth: ranked by SQL
     assert sorted(whole) == sorted(made) and whole[0] == made[-1]  # most mentions first

@@ -13,11 +13,12 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from app.db import OneRow, db
+from app.db import db
 from app.document import shape
+from app.document.build import JSON_OPTIONS, documents_for_rows
+from app.fast.one_row import OneRow
 from app.models import Incident, IncidentRevision, StoredDocument
 from app.services import csv_format
-from app.services.documents import JSON_OPTIONS, documents_for_rows
 from tests.conftest import create, etag_of
 from tests.test_bulk import _export, _import, _varied_incidents, _wipe_incidents
 
@@ -258,7 +259,7 @@ def test_reads_are_a_fixed_number_of_statements(app, client, path, monkeypatch):
         if not statement.startswith("BEGIN"):
             statements.append(statement)
 
-    # A single incident is read on the DB-API connection (app.db.OneRow): no SQLAlchemy event.
+    # A single incident is read on the DB-API connection (app.fast.one_row.OneRow): no SQLAlchemy event.
     one_row_first = OneRow.first
 
     def first(self, engine, **parameters):
@@ -359,7 +360,7 @@ def test_a_country_renamed_in_the_country_data_reaches_every_stored_copy(
 
 
 def test_a_one_row_read_gives_the_drivers_row_and_sqlalchemys_errors(app, client):
-    """db.OneRow runs on the DB-API connection; a database error still arrives as SQLAlchemy's
+    """OneRow runs on the DB-API connection; a database error still arrives as SQLAlchemy's
     (so the app's handlers apply), and the connection goes back to the pool usable."""
     made = create(client, start_date="2024-02-03")
     read = OneRow(sa.select(Incident.id, Incident.title).where(Incident.id == sa.bindparam("incident_id")))

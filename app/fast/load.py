@@ -44,7 +44,7 @@ from app.document.fields import (
 
 Loader = Callable[[dict[str, Any]], dict[str, Any]]
 FieldLoader = Callable[[Any, dict[str, Any]], Any]
-KNOWN_PRE_LOAD = {"_drop_read_only"}  # app.extensions.Schema's: read-only keys are ignored
+KNOWN_PRE_LOAD = {"_drop_read_only"}  # app.document.schema.Schema's: read-only keys are ignored
 
 
 class _GiveUp(Exception):

@@ -67,7 +67,7 @@ def is_current(row: Any) -> bool:
 
 
 def stored_row(values: Sequence[Any]) -> StoredRow:
-    """STORED_COLUMNS as a DB-API driver returns them (`db.OneRow`): SQLite gives dates as text."""
+    """STORED_COLUMNS as a DB-API driver returns them (`OneRow`): SQLite gives dates as text."""
     incident_id, status, start, end, document, shape = values[:6]
     return StoredRow(incident_id, status, _as_date(start), _as_date(end), document, shape)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.extensions import Api
+from app.http.api import Api
 from app.resources import docs
 from app.resources.bulk import routes as bulk
 from app.resources.health import routes as health

@@ -18,11 +18,11 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context, request
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.models import DataVersion
@@ -31,13 +31,14 @@ from app.models.incident import today_utc
 T = TypeVar("T")
 TABLE = DataVersion.__table__
 READ_TOKEN = sa.select(TABLE.c.token).where(TABLE.c.id == 1)
+# Where a session keeps the data version it read (`Session.info`).
+DATA_VERSION = "aggregates.data_version"
 
 
 def bump(session: Session) -> None:
     """Give the data a new version (inside the writing transaction)."""
     token = secrets.token_hex(16)
-    if has_request_context():
-        g.pop("data_version", None)  # this request's reads from now on see the new data
+    session.info.pop(DATA_VERSION, None)  # this session's reads from now on see the new data
     connection = session.connection()
     if connection.execute(TABLE.update().where(TABLE.c.id == 1).values(token=token)).rowcount == 0:
         connection.execute(TABLE.insert().values(id=1, token=token))
@@ -74,17 +75,16 @@ class AggregateCache:
 
 
 def _data_version(session: Session) -> str | None:
-    """The data version, read once per request (a search asks twice: its total, its ranking)."""
-    if not has_request_context():
-        return session.connection().scalar(READ_TOKEN)
-    if "data_version" not in g:
-        g.data_version = session.connection().scalar(READ_TOKEN)
-    return g.data_version
+    """The data version, read once per session, which is once per request (a search asks twice:
+    its total, its ranking)."""
+    if DATA_VERSION not in session.info:
+        session.info[DATA_VERSION] = session.connection().scalar(READ_TOKEN)
+    return session.info[DATA_VERSION]
 
 
-def request_key(kind: str, skip: tuple[str, ...] = ()) -> Hashable:
-    """A cache key for the current request's query string (order-independent), less `skip`."""
-    return (kind, tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k not in skip)))
+def args_key(kind: str, args: Mapping[str, Any]) -> Hashable:
+    """A cache key for a query's parsed arguments (order-independent; lists as tuples)."""
+    return (kind, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in args.items())))
 
 
 def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:

@@ -13,8 +13,10 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db, read_only
-from app.extensions import Blueprint
-from app.resources import fastload
+from app.document.fields import country_name
+from app.fast.load import loader_for
+from app.fast.stored import WITH_STORED, csv_chunk, export_column
+from app.http.api import Blueprint
 from app.resources.bulk.schemas import (
     ImportArgsSchema,
     ImportFileSchema,
@@ -23,12 +25,10 @@ from app.resources.bulk.schemas import (
     StatsQueryArgsSchema,
     StatsSchema,
 )
-from app.resources.fields import country_name
 from app.resources.incidents.schemas import IncidentSchema
 from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
-from app.services.documents import WITH_STORED, csv_chunk, export_column
 from app.services.streaming import read_ahead, read_values
 
 blp = Blueprint("bulk", __name__, url_prefix="/api/v1", description="CSV export and import, statistics.")
@@ -145,7 +145,7 @@ class IncidentsImportViews(MethodView):
             db.session,
             lines,
             fmt=args["format"],
-            load=fastload.loader_for(IncidentSchema),
+            load=loader_for(IncidentSchema),
             dump=schema.dump,
             dry_run=args["dry_run"],
             on_error=args["on_error"],
@@ -167,9 +167,9 @@ class StatsViews(MethodView):
 
         Same filters as the list. An incident naming two platforms counts in both groups.
         """
-        group_by = args.pop("group_by")
         # One grouped query over every matching incident: cached until the data changes.
-        key = aggregates.request_key("stats")
+        key = aggregates.args_key("stats", args)
+        group_by = args.pop("group_by")
         groups = aggregates.cached(db.session, key, lambda: stats_service.stats(db.session, group_by, args))
         if group_by == "country":
             groups = [{**group, "country_name": country_name(group["group"])} for group in groups]

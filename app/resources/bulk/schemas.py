@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from app.document.fields import Enum
-from app.extensions import QueryArgsSchema
+from app.http.schemas import QueryArgsSchema
 from app.resources.incidents.schemas import IncidentQueryArgsSchema
 from app.services.importer import FORMATS, ON_ERROR
 from app.services.stats import GROUPS

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import Blueprint
+from app.http.api import Blueprint
 from app.services.migrations import migration_state
 
 blp = Blueprint("health", __name__, url_prefix="", description="Probes for load balancers and orchestrators.")

@@ -12,8 +12,9 @@ from flask import request
 from app import vocab
 from app.document import schema as definition
 from app.document.fields import Asn, CountryCode, Enum, IsoDate, PlatformSlug, Str, Timestamp
-from app.extensions import QueryArgsSchema, Schema
+from app.document.schema import Schema
 from app.fast.dump import FinishedDocuments
+from app.http.schemas import QueryArgsSchema
 from app.services.incidents import DEFAULT_SORT, CursorError, decode_cursor
 
 F = ma.fields

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import LOCATION_HEADER, Blueprint
+from app.http.api import LOCATION_HEADER, Blueprint
 from app.models import Platform
 from app.resources.platforms.schemas import SLUG, PlatformSchema
 from app.services import platforms as platform_service

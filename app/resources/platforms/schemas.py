@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from app import vocab
 from app.document.fields import Enum, Str, Timestamp
-from app.extensions import Schema
+from app.document.schema import Schema
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,39}$"
 

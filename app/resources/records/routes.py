@@ -7,6 +7,7 @@ in `Incident-ETag`, so an editor can chain writes without reading the incident a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
@@ -14,7 +15,8 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
-from app.extensions import LOCATION_HEADER, Blueprint
+from app.http.api import LOCATION_HEADER, Blueprint
+from app.http.etags import etag_for
 from app.resources.incidents.routes import get_incident_or_404
 from app.resources.incidents.schemas import (
     AcknowledgementSchema,
@@ -33,81 +35,96 @@ INCIDENT_ETAG_HEADER = {
 MAX_ID = 2**31 - 1
 
 
-def _child_blueprint(
-    *,
-    name: str,
-    path: str,
-    collection: str,
-    schema: type,
-    singular: str,
-    plural: str,
-    id_name: str,
-    description: str,
-) -> Blueprint:
-    blp = Blueprint(name, __name__, url_prefix="/api/v1/incidents", description=description)
+@dataclass(frozen=True)
+class ChildRecord:
+    """How one kind of child record is named, stored and described."""
 
-    def load_incident(incident_id: int):
-        incident = get_incident_or_404(incident_id, for_update=True)
-        before = IncidentSchema().dump(incident)
-        blp.check_incident_etag(before)
-        return incident, before
+    name: str
+    path: str
+    collection: str
+    schema: type
+    singular: str
+    plural: str
+    id_name: str
+    description: str
 
-    def find(incident, child_id: int):
-        child = incident_service.find_child(incident, collection, child_id) if child_id <= MAX_ID else None
-        if child is None:
-            abort(404, message=f"Incident {incident.id} has no {singular} {child_id}.")
-        return child
 
-    def commit(incident) -> dict[str, str]:
-        db.session.commit()
-        return {"Incident-ETag": f'"{blp._generate_etag(IncidentSchema().dump(incident))}"'}
+def _child_blueprint(**fields: Any) -> Blueprint:
+    child = ChildRecord(**fields)
+    blp = Blueprint(child.name, __name__, url_prefix="/api/v1/incidents", description=child.description)
+    item_view = type(f"{child.plural}ByIdViews", (_item_views(blp, child),), {})
+    collection_view = type(f"{child.plural}Views", (_collection_views(blp, child, item_view.__name__),), {})
+    blp.route(f"/<int:incident_id>/{child.path}")(collection_view)
+    blp.route(f"/<int:incident_id>/{child.path}/<int:{child.id_name}>")(item_view)
+    return blp
 
+
+def _load_incident(blp: Blueprint, incident_id: int):
+    """The live incident, locked, and its document, once If-Match carries its current ETag."""
+    incident = get_incident_or_404(incident_id, for_update=True)
+    before = IncidentSchema().dump(incident)
+    blp.check_incident_etag(before)
+    return incident, before
+
+
+def _find(child: ChildRecord, incident, child_id: int):
+    record = incident_service.find_child(incident, child.collection, child_id) if child_id <= MAX_ID else None
+    if record is None:
+        abort(404, message=f"Incident {incident.id} has no {child.singular} {child_id}.")
+    return record
+
+
+def _commit(incident) -> dict[str, str]:
+    db.session.commit()
+    return {"Incident-ETag": f'"{etag_for(IncidentSchema().dump(incident))}"'}
+
+
+def _collection_views(blp: Blueprint, child: ChildRecord, item_endpoint: str) -> type[MethodView]:
     class CollectionViews(MethodView):
         @blp.auth("editor")
-        @blp.arguments(schema)
-        @blp.response(201, schema, headers={**LOCATION_HEADER, **INCIDENT_ETAG_HEADER})
+        @blp.arguments(child.schema)
+        @blp.response(201, child.schema, headers={**LOCATION_HEADER, **INCIDENT_ETAG_HEADER})
         @blp.requires_incident_etag
         @blp.documents(400, 404, 410, 415)
         def post(self, data: dict[str, Any], incident_id: int):
-            incident, before = load_incident(incident_id)
-            child = incident_service.add_child(db.session, incident, collection, data, before)
-            headers = commit(incident)
+            incident, before = _load_incident(blp, incident_id)
+            record = incident_service.add_child(db.session, incident, child.collection, data, before)
+            headers = _commit(incident)
             headers["Location"] = url_for(
-                f"{name}.{item_view.__name__}", incident_id=incident.id, **{id_name: child.id}
+                f"{child.name}.{item_endpoint}", incident_id=incident.id, **{child.id_name: record.id}
             )
-            return child, 201, headers
+            return record, 201, headers
 
+    CollectionViews.post.__doc__ = f"Add {child.singular} to an incident"
+    return CollectionViews
+
+
+def _item_views(blp: Blueprint, child: ChildRecord) -> type[MethodView]:
     class ItemViews(MethodView):
         @blp.auth("editor")
-        @blp.arguments(schema)
-        @blp.response(200, schema, headers=INCIDENT_ETAG_HEADER)
+        @blp.arguments(child.schema)
+        @blp.response(200, child.schema, headers=INCIDENT_ETAG_HEADER)
         @blp.requires_incident_etag
         @blp.documents(400, 404, 410, 415)
         def put(self, data: dict[str, Any], incident_id: int, **path: int):
-            incident, before = load_incident(incident_id)
-            child = find(incident, path[id_name])
-            incident_service.update_child(db.session, incident, child, data, before)
-            return child, 200, commit(incident)
+            incident, before = _load_incident(blp, incident_id)
+            record = _find(child, incident, path[child.id_name])
+            incident_service.update_child(db.session, incident, record, data, before)
+            return record, 200, _commit(incident)
 
         @blp.auth("editor")
         @blp.response(204, headers=INCIDENT_ETAG_HEADER)
         @blp.requires_incident_etag
         @blp.documents(404, 410)
         def delete(self, incident_id: int, **path: int):
-            incident, before = load_incident(incident_id)
-            incident_service.remove_child(
-                db.session, incident, collection, find(incident, path[id_name]), before
-            )
-            return None, 204, commit(incident)
+            incident, before = _load_incident(blp, incident_id)
+            record = _find(child, incident, path[child.id_name])
+            incident_service.remove_child(db.session, incident, child.collection, record, before)
+            return None, 204, _commit(incident)
 
-    CollectionViews.post.__doc__ = f"Add {singular} to an incident"
-    ItemViews.put.__doc__ = f"Replace {singular} of an incident"
-    ItemViews.delete.__doc__ = f"Remove {singular} from an incident"
-    collection_view = type(f"{plural}Views", (CollectionViews,), {})
-    item_view = type(f"{plural}ByIdViews", (ItemViews,), {})
-    blp.route(f"/<int:incident_id>/{path}")(collection_view)
-    blp.route(f"/<int:incident_id>/{path}/<int:{id_name}>")(item_view)
-    return blp
+    ItemViews.put.__doc__ = f"Replace {child.singular} of an incident"
+    ItemViews.delete.__doc__ = f"Remove {child.singular} from an incident"
+    return ItemViews
 
 
 acknowledgements_blp = _child_blueprint(

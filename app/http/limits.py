@@ -8,10 +8,9 @@ response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-R
 seconds); over the limit it is a 429 problem with `Retry-After`. `/healthz`, `/readyz` and the
 docs are exempt.
 
-This used Flask-Limiter until the benchmark showed it resolving its limits through decorators,
-blueprint scopes and exemption contexts for every request: about a third of a single
-incident's request time, for three fixed buckets whose choice is two comparisons. The counting
-itself was always `limits` (Flask-Limiter's own engine), and still is.
+Not Flask-Limiter, which resolves its limits through decorators, blueprint scopes and exemption
+contexts on every request, for three fixed buckets whose choice is two comparisons; the counting
+is `limits`, Flask-Limiter's own engine.
 """
 
 from __future__ import annotations
@@ -21,13 +20,15 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, Response, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.exceptions import TooManyRequests
 
-from app.extensions import caller_or_none
+from app.http.auth import caller_or_none
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,44 @@ HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 # How often a failing storage (Redis down) is logged: requests go on meanwhile, unlimited.
 STORAGE_ERROR_LOG_SECONDS = 60.0
 
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "Seconds until this bucket's window resets (on a 429 only).",
+    "X-RateLimit-Limit": "Requests allowed in the window of this caller's bucket.",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "When the window resets, in Unix seconds.",
+}
+# The documented 429 (the default response of its status, which every limited operation names).
+TOO_MANY_REQUESTS_RESPONSE = {
+    "description": "Rate limited: too many requests from this address (or API key) in the window "
+    "of its bucket (reads, writes, bulk). Wait `Retry-After` seconds.",
+    "headers": {
+        name: {"description": text, "schema": {"type": "integer"}}
+        for name, text in RATE_LIMIT_HEADERS.items()
+    },
+}
+
+
+class RateLimitedPlugin(BasePlugin):
+    """Every operation under /api/ is rate limited: each documents its 429."""
+
+    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        if not path or not path.startswith("/api/"):
+            return
+        for method, operation in (operations or {}).items():
+            if method in self.METHODS and isinstance(operation, dict):
+                operation.setdefault("responses", {}).setdefault("429", "TOO_MANY_REQUESTS")
+
 
 class SweptMemoryStorage(MemoryStorage):
     """limits' in-memory storage, without a thread started for every other request.
 
     limits (5.x) sweeps expired counters in a `threading.Timer` of 10 ms, started again by
     every hit once the last one has run: under steady traffic a new thread every few requests,
-    whose start the request waits for (about a fifth of a single incident's time in a profile).
+    whose start the request waits for.
     A counter is already checked for expiry when it is read; the sweep only frees counters no
     longer read, so here it runs inline, at most once a second, by whichever hit comes first.
     `RATELIMIT_STORAGE_URI=memory://` (the default) selects it.

@@ -1,0 +1,1 @@
+"""The HTTP layer's cross-cutting concerns, one module each; `api` composes them into the bases."""

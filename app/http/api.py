@@ -1,0 +1,46 @@
+"""The Api and Blueprint bases, composed from the HTTP concerns of this package."""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api as BaseApi
+from flask_smorest import Blueprint as BaseBlueprint
+
+from app.http.auth import RoleAuth, register_security_scheme
+from app.http.etags import EtagDocs, StrictEtags
+from app.http.jsonio import Parser
+from app.http.limits import TOO_MANY_REQUESTS_RESPONSE, RateLimitedPlugin
+from app.http.paging import PageHeaders
+from app.http.problems import ProblemDocs, ProblemHandlers
+
+LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "schema": {"type": "string"}}}
+
+
+class Api(ProblemHandlers, EtagDocs, BaseApi):
+    """Api whose every error is RFC 9457 problem+json, documented as such, with the bearer
+    scheme and every operation's 429."""
+
+    RESPONSE_EXTRAS = {http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE}
+
+    def __init__(self, app: Flask | None = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), RateLimitedPlugin()]
+        super().__init__(app, spec_kwargs=spec_kwargs)
+
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        register_security_scheme(self.spec)
+        self.register_problem_handlers(app)
+
+
+class Blueprint(StrictEtags, PageHeaders, RoleAuth, ProblemDocs, BaseBlueprint):
+    """Blueprint with strict conditional requests, weak If-None-Match, RFC 8288 Link headers,
+    `auth(role)` and `documents(*codes)`."""
+
+    # unknown=None: each schema's Meta.unknown decides (RAISE), also for the query string,
+    # where webargs would otherwise EXCLUDE unknown parameters.
+    ARGUMENTS_PARSER = Parser(unknown=None)
+    PAGINATION_ARGUMENTS_PARSER = Parser()

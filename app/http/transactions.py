@@ -1,0 +1,33 @@
+"""Transaction mode: a GET, HEAD or OPTIONS request only reads, and its transactions say so."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from flask import Flask, g, request
+
+from app.db import read_only
+
+READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def init_app(app: Flask) -> None:
+    """Before any other hook (the rate limiter's reads the caller's key through the session)."""
+    app.before_request(_enter_read_only)
+    app.teardown_request(_leave_read_only)
+
+
+def _enter_read_only() -> None:
+    # db.read_only() for the whole request, left at its teardown: the session it hands out and
+    # the transactions it begins are a reader's (on SQLite a deferred BEGIN, which never takes
+    # the write lock; on PostgreSQL a session in autocommit).
+    if request.method in READ_METHODS:
+        scope = ExitStack()
+        scope.enter_context(read_only())
+        g.read_only_scope = scope
+
+
+def _leave_read_only(_error: BaseException | None) -> None:
+    scope = g.pop("read_only_scope", None)
+    if scope is not None:
+        scope.close()
