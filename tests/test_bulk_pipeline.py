@@ -1,4 +1,4 @@
-"""The import's write pipeline (app.services.bulk): rows are written in a second thread while
+"""The import's write pipeline (app.fast.bulk_create): rows are written in a second thread while
 the next ones are built; a failure there stops the import and nothing of it stays."""
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ import pytest
 import sqlalchemy as sa
 
 from app.db import db
+from app.fast import bulk_create
 from app.models import Incident, IncidentRevision, Source, StoredDocument
 from app.resources import fastload
 from app.resources.incidents.schemas import IncidentSchema
-from app.services import bulk, importer
+from app.services import importer
 from tests.conftest import create
 from tests.test_bulk import _csv_bytes, _export, _table
 
-COUNT = bulk.PIPELINE_FIRST_BATCH + bulk.PIPELINE_BATCH + 7  # three batches
+COUNT = bulk_create.PIPELINE_FIRST_BATCH + bulk_create.PIPELINE_BATCH + 7  # three batches
 
 
 def _many_rows(client) -> bytes:
@@ -61,7 +62,7 @@ def test_an_import_in_several_batches_writes_every_row(app, client):
 def test_a_failed_write_stops_the_import_and_leaves_nothing(app, client, monkeypatch):
     content = _many_rows(client)
     written: list[str] = []
-    insert = bulk._insert
+    insert = bulk_create._insert
 
     def failing(connection, model, rows):
         if model is StoredDocument and written.count("StoredDocument") == 1:
@@ -69,7 +70,7 @@ def test_a_failed_write_stops_the_import_and_leaves_nothing(app, client, monkeyp
         written.append(model.__name__)
         insert(connection, model, rows)
 
-    monkeypatch.setattr(bulk, "_insert", failing)
+    monkeypatch.setattr(bulk_create, "_insert", failing)
     with app.app_context():
         before = _counts()
         with pytest.raises(RuntimeError, match="disk full"):
