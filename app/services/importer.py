@@ -93,6 +93,7 @@ def _messages(errors: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def native_candidates(lines: Iterable[str]) -> tuple[list[Candidate], list[RowError], int]:
+    """The native file's rows as candidates; the errors of the header or of rows; the row count."""
     reader = csv.DictReader(_without_bom(lines))
     errors = _native_header_errors([name.strip() for name in reader.fieldnames or []])
     if errors:
@@ -154,7 +155,7 @@ def _imported_cells(row: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _set_field(document: dict[str, Any], column: str, value: Any) -> None:
-    """A parsed cell into the document: source URLs (without the sources column) as sources."""
+    """A parsed cell into its field of the document (the source URLs into the sources)."""
     if column == "source_urls":
         document["sources"] = [{"url": url} for url in value]
     elif csv_format.KINDS[column] == "json":
