@@ -7,7 +7,7 @@ API, so revisions, derived fields and validation are identical.
 from __future__ import annotations
 
 import csv
-import gc
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -17,8 +17,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.fast import bulk_create
 from app.models import Incident
-from app.services import bulk, csv_format, revisions, stop_format
+from app.services import csv_format, revisions, stop_format
 from app.services import incidents as incident_service
 from app.services import platforms as platform_service
 from app.services.stop_format import RowError
@@ -92,52 +93,76 @@ def _messages(errors: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def native_candidates(lines: Iterable[str]) -> tuple[list[Candidate], list[RowError], int]:
+    """The native file's rows as candidates; the errors of the header or of rows; the row count."""
     reader = csv.DictReader(_without_bom(lines))
-    header = [name.strip() for name in reader.fieldnames or []]
-    errors = [
-        RowError(1, name, f"Unknown column '{name}'.") for name in header if name not in csv_format.KINDS
-    ]
-    errors += [
-        RowError(1, name, f"Missing column '{name}'.") for name in NATIVE_REQUIRED if name not in header
-    ]
+    errors = _native_header_errors([name.strip() for name in reader.fieldnames or []])
     if errors:
         return [], errors, 0
     candidates, count = [], 0
     for index, row in enumerate(reader):
-        number = index + 2
         count += 1
-        if None in row:
-            errors.append(RowError(number, "row", "More cells than columns in the header."))
-            continue
-        document: dict[str, Any] = {}
-        row_errors = []
-        for name, raw in row.items():
-            name = name.strip()
-            if name in NATIVE_IGNORED and not (
-                name == "source_urls" and not (row.get("sources") or "").strip()
-            ):
-                continue
-            try:
-                value = csv_format.parse_cell(name, raw or "")
-            except csv_format.CellError as error:
-                row_errors.append(RowError(number, name, str(error)))
-                continue
-            if name == "source_urls":
-                document["sources"] = [{"url": url} for url in value]
-            elif csv_format.KINDS[name] == "json":
-                # Child records are matched by content, never by an id from another database.
-                document[name] = [{k: v for k, v in item.items() if k != "id"} for item in value]
-            else:
-                document[name] = value
-        if row_errors:
+        candidate, row_errors = _native_row(index + 2, row)
+        if candidate is None:
             errors += row_errors
-            continue
-        incident_id = document.pop("id", None)
-        revision = document.pop("revision", None)
-        for key in [k for k, v in document.items() if v is None and k not in ("end_date",)]:
-            del document[key]  # an empty cell takes the field's default, as in a POST
-        candidates.append(Candidate(number, document, incident_id, revision))
+        else:
+            candidates.append(candidate)
     return candidates, errors, count
+
+
+def _native_header_errors(header: list[str]) -> list[RowError]:
+    """Columns the native format does not know, and required columns it lacks."""
+    return [
+        RowError(1, name, f"Unknown column '{name}'.") for name in header if name not in csv_format.KINDS
+    ] + [RowError(1, name, f"Missing column '{name}'.") for name in NATIVE_REQUIRED if name not in header]
+
+
+def _native_row(number: int, row: dict[str | None, Any]) -> tuple[Candidate | None, list[RowError]]:
+    """One row of the native format as a candidate, or the errors of its cells."""
+    if None in row:
+        return None, [RowError(number, "row", "More cells than columns in the header.")]
+    document, errors = _native_cells(number, row)
+    if errors:
+        return None, errors
+    incident_id = document.pop("id", None)
+    revision = document.pop("revision", None)
+    for key in [k for k, v in document.items() if v is None and k != "end_date"]:
+        del document[key]  # an empty cell takes the field's default, as in a POST
+    return Candidate(number, document, incident_id, revision), []
+
+
+def _native_cells(number: int, row: dict[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
+    """The row's imported cells, parsed into a document; the errors of those that do not parse."""
+    document: dict[str, Any] = {}
+    errors = []
+    for name, raw in _imported_cells(row):
+        try:
+            value = csv_format.parse_cell(name, raw or "")
+        except csv_format.CellError as error:
+            errors.append(RowError(number, name, str(error)))
+        else:
+            _set_field(document, name, value)
+    return document, errors
+
+
+def _imported_cells(row: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(column, cell) of the columns an import reads: not the computed ones, and the source URLs
+    only when the row's sources cell is empty."""
+    with_sources = bool((row.get("sources") or "").strip())
+    for name, raw in row.items():
+        name = name.strip()
+        if name not in NATIVE_IGNORED or (name == "source_urls" and not with_sources):
+            yield name, raw
+
+
+def _set_field(document: dict[str, Any], column: str, value: Any) -> None:
+    """A parsed cell into its field of the document (the source URLs into the sources)."""
+    if column == "source_urls":
+        document["sources"] = [{"url": url} for url in value]
+    elif csv_format.KINDS[column] == "json":
+        # Child records are matched by content, never by an id from another database.
+        document[column] = [{k: v for k, v in item.items() if k != "id"} for item in value]
+    else:
+        document[column] = value
 
 
 def stop_candidates(
@@ -229,56 +254,55 @@ def run_import(
     `load` validates a document exactly as POST /incidents does (the API's schema); `dump`
     gives the document as the API shows it, to tell an update from an unchanged row.
     """
-    # An import allocates many short-lived objects and few reference cycles: the cyclic garbage
-    # collector's repeated full passes over them cost a third of the time, for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _run_import(session, lines, fmt, load, dump, dry_run, on_error, progress)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _run_import(session, lines, fmt, load, dump, dry_run, on_error, progress) -> ImportReport:
     report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error)
-    if fmt == "native":
-        candidates, errors, report.rows = native_candidates(lines)
-    else:
-        candidates, errors, report.rows = stop_candidates(lines, platform_service.alias_map(session))
+    candidates, errors, report.rows = _read_candidates(session, lines, fmt)
     report.errors.extend(errors)
-
-    loaded: list[tuple[Candidate, dict]] = []
-    for candidate in candidates:
-        try:
-            data = load(candidate.document)
-        except ma.ValidationError as error:
-            report.errors += [
-                RowError(candidate.row, column, message) for column, message in _messages(error.messages)
-            ]
-            continue
-        loaded.append((candidate, data))
+    loaded = _load_candidates(candidates, load, report.errors)
     if report.errors and on_error == "abort":
         report.rejected = len({e.row for e in report.errors})
         return report
 
     # Loaded documents already passed every rule, and child records carry no ids, so applying
     # them cannot fail half-way.
-    if fmt == "native":
-        _apply_native(session, loaded, report, dump, progress)
-    else:
-        _apply_stop(session, loaded, report, dump, progress)
+    apply = _apply_native if fmt == "native" else _apply_stop
+    apply(session, loaded, report, dump, progress)
     report.rejected = len({e.row for e in report.errors})
     report.errors.sort(key=lambda e: (e.row, e.column))
-    if report.written and not (report.errors and on_error == "abort"):
+    if report.written:
         session.commit()
     else:
         session.rollback()
     return report
 
 
+def _read_candidates(
+    session: Session, lines: Iterable[str], fmt: str
+) -> tuple[list[Candidate], list[RowError], int]:
+    """The file's rows as candidates, in its format; the errors; the number of rows."""
+    if fmt == "native":
+        return native_candidates(lines)
+    return stop_candidates(lines, platform_service.alias_map(session))
+
+
+def _load_candidates(
+    candidates: list[Candidate], load: Loader, errors: list[RowError]
+) -> list[tuple[Candidate, dict]]:
+    """Each candidate with its document as the API's schema loads it; the others' errors."""
+    loaded: list[tuple[Candidate, dict]] = []
+    for candidate in candidates:
+        try:
+            data = load(candidate.document)
+        except ma.ValidationError as error:
+            errors += [
+                RowError(candidate.row, column, message) for column, message in _messages(error.messages)
+            ]
+            continue
+        loaded.append((candidate, data))
+    return loaded
+
+
 class _Creates:
-    """New incidents, written in batches by `bulk.bulk_create` (Core INSERTs)."""
+    """New incidents, written in batches by `bulk_create.bulk_create` (Core INSERTs)."""
 
     def __init__(self, session: Session) -> None:
         self.session, self.pending = session, []
@@ -289,7 +313,7 @@ class _Creates:
             self.flush()
 
     def flush(self) -> None:
-        bulk.bulk_create(self.session, self.pending)
+        bulk_create.bulk_create(self.session, self.pending)
         self.pending = []
 
 
@@ -323,41 +347,49 @@ def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -
 
 def _apply_native(session, loaded, report, dump, progress) -> None:
     creates = _Creates(session)
-    ids = sorted({c.incident_id for c, _ in loaded if c.incident_id is not None})
-    existing: dict[int, Incident] = {}
-    for offset in range(0, len(ids), 500):
-        stmt = (
-            sa.select(Incident)
-            .where(Incident.id.in_(ids[offset : offset + 500]))
-            .options(*incident_service.EAGER)
-        )
-        existing.update({incident.id: incident for incident in session.scalars(stmt)})
+    existing = _native_existing(session, {c.incident_id for c, _ in loaded if c.incident_id is not None})
     for done, (candidate, data) in enumerate(loaded, start=1):
         incident = existing.get(candidate.incident_id) if candidate.incident_id is not None else None
-        if incident is not None and incident.deleted_at is not None:
-            report.errors.append(
-                RowError(candidate.row, "id", f"Incident {incident.id} was deleted; restore it first.")
-            )
-        elif (
-            incident is not None
-            and candidate.expected_revision is not None
-            and candidate.expected_revision != incident.revision
-        ):
-            report.errors.append(
-                RowError(
-                    candidate.row,
-                    "revision",
-                    f"Incident {incident.id} is at revision {incident.revision}, this row was exported at "
-                    f"revision {candidate.expected_revision}: export it again so that no newer change "
-                    "is overwritten.",
-                )
-            )
+        refusal = _native_refusal(candidate, incident)
+        if refusal is not None:
+            report.errors.append(refusal)
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
             _write(session, incident, data, report, dump, creates)
         _tick(session, done, progress)
     creates.flush()
+
+
+def _native_existing(session: Session, ids: set[int]) -> dict[int, Incident]:
+    """The incidents (deleted ones too) that the rows name by id."""
+    ordered = sorted(ids)
+    existing: dict[int, Incident] = {}
+    for offset in range(0, len(ordered), 500):
+        stmt = (
+            sa.select(Incident)
+            .where(Incident.id.in_(ordered[offset : offset + 500]))
+            .options(*incident_service.EAGER)
+        )
+        existing.update({incident.id: incident for incident in session.scalars(stmt)})
+    return existing
+
+
+def _native_refusal(candidate: Candidate, incident: Incident | None) -> RowError | None:
+    """Why a row may not update its incident: the incident is deleted, or changed since the export."""
+    if incident is None:
+        return None
+    if incident.deleted_at is not None:
+        return RowError(candidate.row, "id", f"Incident {incident.id} was deleted; restore it first.")
+    if candidate.expected_revision is not None and candidate.expected_revision != incident.revision:
+        return RowError(
+            candidate.row,
+            "revision",
+            f"Incident {incident.id} is at revision {incident.revision}, this row was exported at "
+            f"revision {candidate.expected_revision}: export it again so that no newer change "
+            "is overwritten.",
+        )
+    return None
 
 
 def _stop_chains(loaded: list[tuple[Candidate, dict]]) -> list[list[tuple[Candidate, dict]]]:
@@ -388,21 +420,28 @@ def _apply_stop(session, loaded, report, dump, progress) -> None:
     existing = _stop_existing(session, loaded)
     creates = _Creates(session)
     chains = _stop_chains(loaded)
-    chains_per_key: dict[tuple, int] = {}
-    for chain in chains:
-        chains_per_key[_key(chain[-1][1])] = chains_per_key.get(_key(chain[-1][1]), 0) + 1
+    chains_per_key = Counter(_key(chain[-1][1]) for chain in chains)
     claimed: set[int] = set()
     for done, chain in enumerate(chains, start=1):
         data = chain[-1][1]
-        key = _key(data)
-        areas = {_area(member.get("area")) for _, member in chain}
-        pool = [i for i in existing.get(key, []) if i.id not in claimed]
-        same_area = [i for i in pool if _area(i.area) in areas]
-        only_one = len(pool) == 1 and len(existing[key]) == 1 and chains_per_key[key] == 1
-        target = same_area[0] if same_area else (pool[0] if only_one else None)
+        target = _stop_target(chain, existing.get(_key(data), []), claimed, chains_per_key[_key(data)])
         if target is not None:
             claimed.add(target.id)
         _write(session, target, data, report, dump, creates)
         report.merged += len(chain) - 1
         _tick(session, done, progress)
     creates.flush()
+
+
+def _stop_target(
+    chain: list[tuple[Candidate, dict]], same_key: list[Incident], claimed: set[int], chains_of_key: int
+) -> Incident | None:
+    """The stored incident a chain of rows updates, or None for a new one: an unclaimed incident
+    with the chain's key in one of its areas; else the only incident with that key, when the
+    file has only this chain for it."""
+    areas = {_area(member.get("area")) for _, member in chain}
+    pool = [incident for incident in same_key if incident.id not in claimed]
+    same_area = [incident for incident in pool if _area(incident.area) in areas]
+    if same_area:
+        return same_area[0]
+    return pool[0] if len(pool) == 1 and len(same_key) == 1 and chains_of_key == 1 else None

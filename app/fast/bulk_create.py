@@ -1,6 +1,10 @@
-"""Creating many incidents at once, for imports: Core INSERTs in batches instead of the ORM's
-unit of work, with exactly the rows, derived fields, stored document and revision that
-`create_incident` gives (a test compares the two).
+"""Creating many new incidents at once, for the import: Core INSERTs (COPY on PostgreSQL), pipelined.
+
+Plain twin: `app.services.incidents.create_incident`, the API's own path, one incident at a time
+through the ORM. Both give the same stored result (API document, revision 1, stored copy):
+tests/test_bulk_pipeline.py::test_bulk_create_stores_what_create_incident_stores proves it on
+both databases, and tests/test_stored_documents.py::test_import_creates_what_the_api_creates
+compares an import with POST /incidents.
 
 Loaded documents have passed the API's schema and its rules; this module only turns them into
 rows: defaults, de-duplicated and sorted value lists, child records in the order given, the
@@ -10,11 +14,8 @@ derived fields (`derived_fields`, shared with the ORM model) and the document as
 from __future__ import annotations
 
 import operator
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -53,7 +54,6 @@ SQLITE_MAX_PARAMS = 32766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
 SQLITE_ROWS_PER_INSERT = 500
 PIPELINE_BATCH = 250  # incidents built while the previous ones are written
 PIPELINE_FIRST_BATCH = 50
-PIPELINE_SWITCH_INTERVAL = 0.0005  # seconds; see _short_switch_interval
 
 
 def _columns(model: type, *, skip: set[str]) -> list[str]:
@@ -103,9 +103,8 @@ def _insert(connection: sa.Connection, model: type, rows: list[dict[str, Any]]) 
     if connection.dialect.name != "postgresql":
         _insert_values(connection, table, rows)
         return
-    # PostgreSQL: binary COPY, several times faster than an executemany of INSERTs (the time went
-    # into per-row round trips and parameter processing), and a quarter less server time than a
-    # text COPY, which the server parses character by character.
+    # PostgreSQL: binary COPY, not an executemany of INSERTs (a round trip and parameter processing
+    # per row) nor a text COPY (which the server parses character by character).
     columns = list(rows[0])
     types = _pg_types(connection, table.name)
     json_columns = {column.key for column in table.columns if isinstance(column.type, sa.JSON)}
@@ -162,6 +161,47 @@ def _insert_values(connection: sa.Connection, table: sa.Table, rows: list[dict[s
         connection.exec_driver_sql(sql + ", ".join([group] * len(chunk)), tuple(values))
 
 
+def _value_lists(data: dict[str, Any]) -> dict[str, list]:
+    """The document's value lists, de-duplicated and sorted as a GET shows them."""
+    return {name: sorted(dict.fromkeys(data.get(name) or ())) for name, _, _ in VALUE_ROWS}
+
+
+def _child_rows(
+    data: dict[str, Any], incident_id: int, child_ids: dict[str, Iterator[int]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The document's child records as rows, in the order given, with their reserved ids."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for name, _ in CHILD_ROWS:
+        defaults, columns, ids = CHILD_DEFAULTS[name], CHILD_COLUMNS[name], child_ids[name]
+        rows[name] = [
+            {
+                "id": next(ids),
+                "incident_id": incident_id,
+                **{key: item.get(key, defaults.get(key)) for key in columns},
+            }
+            for item in data.get(name) or ()
+        ]
+    return rows
+
+
+def _incident_row(
+    data: dict[str, Any], incident_id: int, children: dict[str, list[dict[str, Any]]], now
+) -> dict[str, Any]:
+    """The incident's own row at revision 1: the document's columns, defaults, derived fields."""
+    row = {key: data.get(key, INCIDENT_DEFAULTS.get(key)) for key in INCIDENT_COLUMNS}
+    row.update(
+        id=incident_id,
+        status=data.get("status") or default_status(data.get("end_date")),
+        telcos=list(data.get("telcos") or ()),
+        revision=1,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+        **derived_fields(children["acknowledgements"], children["legal_cases"]),
+    )
+    return row
+
+
 class _Batch:
     """The rows of some new incidents, table by table, in insertion order (parents first)."""
 
@@ -176,36 +216,17 @@ class _Batch:
         self, data: dict[str, Any], incident_id: int, child_ids: dict[str, Iterator[int]], now, actor
     ) -> None:
         """One loaded document's rows."""
-        lists = {name: sorted(dict.fromkeys(data.get(name) or ())) for name, _, _ in VALUE_ROWS}
+        lists = _value_lists(data)
         for name, _, column in VALUE_ROWS:
             self.values[name] += [{"incident_id": incident_id, column: value} for value in lists[name]]
-        children: dict[str, list[dict[str, Any]]] = {}
-        for name, _ in CHILD_ROWS:
-            defaults, columns = CHILD_DEFAULTS[name], CHILD_COLUMNS[name]
-            children[name] = [
-                {
-                    "id": next(child_ids[name]),
-                    "incident_id": incident_id,
-                    **{key: item.get(key, defaults.get(key)) for key in columns},
-                }
-                for item in data.get(name) or ()
-            ]
-            self.children[name] += children[name]
-        row = {key: data.get(key, INCIDENT_DEFAULTS.get(key)) for key in INCIDENT_COLUMNS}
-        row.update(
-            id=incident_id,
-            status=data.get("status") or default_status(data.get("end_date")),
-            telcos=list(data.get("telcos") or ()),
-            revision=1,
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
-            **derived_fields(children["acknowledgements"], children["legal_cases"]),
-        )
+        children = _child_rows(data, incident_id, child_ids)
+        for name, rows in children.items():
+            self.children[name] += rows
+        row = _incident_row(data, incident_id, children, now)
         document = build_document(
             SimpleNamespace(**row),
             **lists,
-            **{name: [SimpleNamespace(**child) for child in items] for name, items in children.items()},
+            **{name: [SimpleNamespace(**child) for child in rows] for name, rows in children.items()},
         )
         self.incidents.append(row)
         self.stored.append({"incident_id": incident_id, **stored_values(document)})
@@ -240,32 +261,6 @@ class _Batch:
             self.children[name] += other.children[name]
 
 
-_switching = threading.Lock()
-_switching_users = 0
-_usual_interval = sys.getswitchinterval()
-
-
-@contextmanager
-def _short_switch_interval() -> Iterator[None]:
-    """The writer thread wakes up many times (each COPY or INSERT answered by the database) and
-    then waits for the GIL, which the building thread hands over only every 5 ms by default:
-    about 0.2 s of the STOP import's 2 s went into that wait. 0.5 ms while a pipeline runs
-    (process-wide, restored when the last pipeline ends)."""
-    global _switching_users, _usual_interval
-    with _switching:
-        if _switching_users == 0:
-            _usual_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(_usual_interval, PIPELINE_SWITCH_INTERVAL))
-        _switching_users += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _switching_users -= 1
-            if _switching_users == 0:
-                sys.setswitchinterval(_usual_interval)
-
-
 def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
     """Insert incidents (loaded documents), their rows and first revisions; returns their ids.
 
@@ -296,10 +291,7 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
             failed.append(error)
             raise
 
-    with (
-        _short_switch_interval(),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer,
-    ):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-write") as writer:
         # A small first batch, so that the writer starts early; then PIPELINE_BATCH at a time.
         starts = [0, *range(PIPELINE_FIRST_BATCH, len(documents), PIPELINE_BATCH)]
         for start, end in zip(starts, [*starts[1:], len(documents)], strict=True):
@@ -310,8 +302,8 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
                 batch.add(documents[index], ids[index], child_ids, now, actor)
             writer.submit(write, batch.write_incidents)
             rows.take_rows(batch)
-        # The small rows (a few per incident) last, one statement or COPY per table: per batch,
-        # seven more round trips each woke the writer for a few hundred rows.
+        # The small rows (a few per incident) last, one statement or COPY per table rather than
+        # seven more round trips per batch.
         writer.submit(write, rows.write_rows)
     if failed:
         raise failed[0]
