@@ -24,10 +24,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.resources import register_blueprints
 
     register_blueprints(app, api)
-    from app.resources.incidents.schemas import IncidentSchema
     from app.services import aggregates, revisions
 
-    revisions.install(IncidentSchema().dump)
+    revisions.install()
     aggregates.init_app(app)
     # Hooks run in this order: the transaction mode first, then the rate limits, then the guards.
     transactions.init_app(app)

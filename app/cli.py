@@ -158,14 +158,11 @@ def _import_process() -> Iterator[None]:
 )
 def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
     """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""
-    from app.resources import fastload
-    from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer
 
     session = _as_cli()
     with open(file, encoding="utf-8-sig", newline="") as handle:
         lines = handle.readlines()
-    schema = IncidentSchema()
     with (
         click.progressbar(length=max(len(lines) - 1, 1), label="Importing", file=sys.stderr) as bar,
         _import_process(),
@@ -174,8 +171,6 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
             session,
             lines,
             fmt=fmt,
-            load=fastload.loader_for(IncidentSchema),
-            dump=schema.dump,
             dry_run=dry_run,
             on_error=on_error,
             progress=bar.update,

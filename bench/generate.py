@@ -479,14 +479,11 @@ def import_csv(database_url: str, path: Path) -> dict[str, Any]:
 
     from app import create_app
     from app.db import db
-    from app.fast import load as fastload
-    from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer, revisions
 
     app = create_app({"DATABASE_URL": database_url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"})
     total, started = 0, time.perf_counter()
     with app.app_context():
-        schema = IncidentSchema()
         for lines, count in csv_chunks(path):
             chunk_started = time.perf_counter()
             # The app's own session (the schema's validators use it too), a fresh one per chunk
@@ -498,8 +495,6 @@ def import_csv(database_url: str, path: Path) -> dict[str, Any]:
                     session,
                     lines,
                     fmt="native",
-                    load=fastload.loader_for(IncidentSchema),
-                    dump=schema.dump,
                     on_error="abort",
                 )
             finally:

@@ -57,8 +57,6 @@ def child(backend: str) -> dict[str, Any]:
 
     from app import create_app
     from app.db import db
-    from app.resources import fastload
-    from app.resources.incidents.schemas import IncidentSchema
     from app.services import importer
 
     url = _fresh(backend)
@@ -70,7 +68,6 @@ def child(backend: str) -> dict[str, Any]:
     app = create_app({"DATABASE_URL": url, "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"})
     out: dict[str, Any] = {"rows": rows, "floor_s": floor_s}
     with app.app_context():
-        schema = IncidentSchema()
         for label in ("fresh", "again"):
             started, cpu = time.perf_counter(), time.process_time()
             with open(common.STOP_CSV, encoding="utf-8-sig", newline="") as handle:
@@ -79,8 +76,6 @@ def child(backend: str) -> dict[str, Any]:
                 db.session,
                 lines,
                 fmt="stop",
-                load=fastload.loader_for(IncidentSchema),
-                dump=schema.dump,
                 on_error="skip",
             )
             seconds = time.perf_counter() - started

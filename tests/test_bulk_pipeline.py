@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from app.db import db
 from app.fast import bulk_create
 from app.models import Incident, IncidentRevision, Source, StoredDocument
-from app.resources import fastload
 from app.resources.incidents.schemas import IncidentSchema
 from app.services import csv_format, importer
 from app.services.incidents import create_incident
@@ -137,8 +136,6 @@ def test_an_import_in_several_batches_writes_every_row(app, client):
             db.session,
             content.decode().splitlines(keepends=True),
             fmt="native",
-            load=fastload.loader_for(IncidentSchema),
-            dump=IncidentSchema().dump,
         )
         assert report.created == COUNT
         after = _counts()
@@ -168,8 +165,6 @@ def test_a_failed_write_stops_the_import_and_leaves_nothing(app, client, monkeyp
                 db.session,
                 content.decode().splitlines(keepends=True),
                 fmt="native",
-                load=fastload.loader_for(IncidentSchema),
-                dump=IncidentSchema().dump,
             )
         db.session.rollback()
         assert _counts() == before

@@ -24,6 +24,8 @@ from psycopg.types.json import Json
 from sqlalchemy.orm import Session
 
 from app.db import _json_dumps, utcnow
+from app.document.build import build_document
+from app.fast.stored import stored_values
 from app.models import (
     Acknowledgement,
     Incident,
@@ -38,7 +40,6 @@ from app.models import (
 )
 from app.models.incident import derived_fields
 from app.services import revisions
-from app.services.documents import build_document, stored_values
 from app.services.incidents import default_status
 
 # (document field, model, column); the value lists, each sorted like a GET shows it

@@ -17,7 +17,10 @@ import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.document.build import incident_document
+from app.document.schema import IncidentSchema
 from app.fast import bulk_create
+from app.fast.load import loader_for
 from app.models import Incident
 from app.services import csv_format, revisions, stop_format
 from app.services import incidents as incident_service
@@ -65,10 +68,6 @@ class Candidate:
     incident_id: int | None = None  # native: the row's id
     expected_revision: int | None = None  # native: the revision the row was exported at
     count_year: int = 0  # STOP: the sheet year; later sheets win
-
-
-Loader = Callable[[dict[str, Any]], dict[str, Any]]
-Dumper = Callable[[Incident], dict[str, Any]]
 
 
 # --------------------------------------------------------------------------- reading rows
@@ -243,21 +242,20 @@ def run_import(
     lines: Iterable[str],
     *,
     fmt: str,
-    load: Loader,
-    dump: Dumper,
     dry_run: bool = False,
     on_error: str = "abort",
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV in one transaction; commits only when something should be written.
 
-    `load` validates a document exactly as POST /incidents does (the API's schema); `dump`
-    gives the document as the API shows it, to tell an update from an unchanged row.
+    Each row's document is validated exactly as POST /incidents validates it (the document's
+    definition, loaded by app/fast/load.py), and compared with the document the API shows to
+    tell an update from an unchanged row.
     """
     report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error)
     candidates, errors, report.rows = _read_candidates(session, lines, fmt)
     report.errors.extend(errors)
-    loaded = _load_candidates(candidates, load, report.errors)
+    loaded = _load_candidates(candidates, report.errors)
     if report.errors and on_error == "abort":
         report.rejected = len({e.row for e in report.errors})
         return report
@@ -265,7 +263,7 @@ def run_import(
     # Loaded documents already passed every rule, and child records carry no ids, so applying
     # them cannot fail half-way.
     apply = _apply_native if fmt == "native" else _apply_stop
-    apply(session, loaded, report, dump, progress)
+    apply(session, loaded, report, progress)
     report.rejected = len({e.row for e in report.errors})
     report.errors.sort(key=lambda e: (e.row, e.column))
     if report.written:
@@ -284,10 +282,9 @@ def _read_candidates(
     return stop_candidates(lines, platform_service.alias_map(session))
 
 
-def _load_candidates(
-    candidates: list[Candidate], load: Loader, errors: list[RowError]
-) -> list[tuple[Candidate, dict]]:
+def _load_candidates(candidates: list[Candidate], errors: list[RowError]) -> list[tuple[Candidate, dict]]:
     """Each candidate with its document as the API's schema loads it; the others' errors."""
+    load = loader_for(IncidentSchema)
     loaded: list[tuple[Candidate, dict]] = []
     for candidate in candidates:
         try:
@@ -322,16 +319,15 @@ def _write(
     incident: Incident | None,
     data: dict,
     report: ImportReport,
-    dump: Dumper,
     creates: _Creates,
 ) -> None:
     if incident is None:
         creates.add(data)
         report.created += 1
         return
-    before = dump(incident)
+    before = incident_document(incident)
     incident_service.apply_document(incident, data)
-    if dump(incident) == before:
+    if incident_document(incident) == before:
         report.unchanged += 1
     else:
         revisions.record(session, incident, "update", before)
@@ -345,7 +341,7 @@ def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -
         progress(1)
 
 
-def _apply_native(session, loaded, report, dump, progress) -> None:
+def _apply_native(session, loaded, report, progress) -> None:
     creates = _Creates(session)
     existing = _native_existing(session, {c.incident_id for c, _ in loaded if c.incident_id is not None})
     for done, (candidate, data) in enumerate(loaded, start=1):
@@ -356,7 +352,7 @@ def _apply_native(session, loaded, report, dump, progress) -> None:
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
-            _write(session, incident, data, report, dump, creates)
+            _write(session, incident, data, report, creates)
         _tick(session, done, progress)
     creates.flush()
 
@@ -414,7 +410,7 @@ def _stop_chains(loaded: list[tuple[Candidate, dict]]) -> list[list[tuple[Candid
     return chains
 
 
-def _apply_stop(session, loaded, report, dump, progress) -> None:
+def _apply_stop(session, loaded, report, progress) -> None:
     """Each incident once, with its latest sheet's row (later sheets win); matched to the
     database by key and area, so importing the same file again changes nothing."""
     existing = _stop_existing(session, loaded)
@@ -427,7 +423,7 @@ def _apply_stop(session, loaded, report, dump, progress) -> None:
         target = _stop_target(chain, existing.get(_key(data), []), claimed, chains_per_key[_key(data)])
         if target is not None:
             claimed.add(target.id)
-        _write(session, target, data, report, dump, creates)
+        _write(session, target, data, report, creates)
         report.merged += len(chain) - 1
         _tick(session, done, progress)
     creates.flush()

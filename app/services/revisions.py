@@ -16,7 +16,7 @@ from app.models.revision import diff
 from app.services import aggregates
 
 
-def install(_transitional: Any = None) -> None:
+def install() -> None:
     """Hook every session: revisions and stored copies are written at commit."""
     if not sa.event.contains(Session, "before_commit", _write_revisions):
         sa.event.listen(Session, "before_commit", _write_revisions)

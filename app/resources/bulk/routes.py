@@ -14,7 +14,6 @@ from flask_smorest import abort
 
 from app.db import db, read_only
 from app.document.fields import country_name
-from app.fast.load import loader_for
 from app.fast.stored import WITH_STORED, csv_chunk, export_column
 from app.http.api import Blueprint
 from app.resources.bulk.schemas import (
@@ -25,7 +24,6 @@ from app.resources.bulk.schemas import (
     StatsQueryArgsSchema,
     StatsSchema,
 )
-from app.resources.incidents.schemas import IncidentSchema
 from app.services import aggregates, csv_format, importer
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
@@ -140,13 +138,10 @@ class IncidentsImportViews(MethodView):
         `dry_run=true` only reports. The response always carries the counts.
         """
         lines = _read_upload(files["file"])
-        schema = IncidentSchema()
         report = importer.run_import(
             db.session,
             lines,
             fmt=args["format"],
-            load=loader_for(IncidentSchema),
-            dump=schema.dump,
             dry_run=args["dry_run"],
             on_error=args["on_error"],
         )
