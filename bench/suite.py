@@ -291,7 +291,7 @@ def plan_queries(size: int) -> Plan:
         # (keyset paging, as Datasette's `_next` token is for its own order).
         from datetime import date
 
-        from app.services.incidents import encode_cursor
+        from app.services.sorts import encode_cursor
 
         day, last_id = flat.execute(
             "select start_date, id from incidents where country = 'IN' order by start_date desc, id desc "

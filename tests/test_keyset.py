@@ -13,6 +13,7 @@ from app import vocab
 from app.db import db
 from app.models import Incident
 from app.services import incidents as incident_service
+from app.services import sorts
 from tests.conftest import create
 
 LIST = "/api/v1/incidents"
@@ -128,7 +129,7 @@ def test_an_empty_value_is_a_position_on_nullable_sorts(client):
 def test_a_deep_cursor_page_reads_the_index_from_the_position(app, client, backend):
     """No OFFSET and no sort step: the (country, start_date, id) index from the cursor on."""
     create(client)
-    condition = incident_service.after_condition("-start_date", date(2024, 1, 1), 10)
+    condition = sorts.after_condition("-start_date", date(2024, 1, 1), 10)
     statement = (
         incident_service.list_incidents({"country": ["PK"]}, backend, (Incident.id, Incident.start_date))
         .where(condition)

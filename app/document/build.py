@@ -20,17 +20,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import models
 from app.document.fields import Timestamp, country_name
-from app.models import (
-    Acknowledgement,
-    Incident,
-    IncidentAsn,
-    IncidentNetwork,
-    IncidentPlatform,
-    IncidentShutdownType,
-    LegalCase,
-    Source,
-)
 from app.models.incident import delay_days, duration_days
 
 # The API's JSON encoding (the Flask JSON provider uses it too): sorted keys, so that equal
@@ -79,15 +70,15 @@ COMPUTED: dict[str, Reader] = {
 # Incident fields read from tables of their own, given to `build_document` by name: values
 # (table, value column) and child records (table).
 VALUE_LISTS = {
-    "shutdown_types": (IncidentShutdownType.__table__, "shutdown_type"),
-    "networks": (IncidentNetwork.__table__, "network"),
-    "platforms": (IncidentPlatform.__table__, "platform_slug"),
-    "asns": (IncidentAsn.__table__, "asn"),
+    "shutdown_types": (models.IncidentShutdownType.__table__, "shutdown_type"),
+    "networks": (models.IncidentNetwork.__table__, "network"),
+    "platforms": (models.IncidentPlatform.__table__, "platform_slug"),
+    "asns": (models.IncidentAsn.__table__, "asn"),
 }
 CHILD_TABLES = {
-    "acknowledgements": Acknowledgement.__table__,
-    "legal_cases": LegalCase.__table__,
-    "sources": Source.__table__,
+    "acknowledgements": models.Acknowledgement.__table__,
+    "legal_cases": models.LegalCase.__table__,
+    "sources": models.Source.__table__,
 }
 
 
@@ -123,7 +114,7 @@ def build_document(incident: Any, **lists: Iterable[Any]) -> IncidentDocument:
     return document
 
 
-def incident_document(incident: Incident) -> IncidentDocument:
+def incident_document(incident: models.Incident) -> IncidentDocument:
     """The document of a loaded ORM incident."""
     return build_document(
         incident,

@@ -65,6 +65,11 @@ def _name(max_length: int, text: str, example: str) -> Str:
     )
 
 
+def _unknown_by_default(values: tuple[str, ...], text: str) -> Enum:
+    """One of `values`, `unknown` when not given."""
+    return Enum(values, load_default="unknown", metadata=described(text))
+
+
 def _list(inner: ma.fields.Field, text: str, *, max_items: int = 100) -> F.List:
     return F.List(
         inner,
@@ -189,7 +194,7 @@ class IncidentSchema(Schema):
     area = Text(
         max_length=500, metadata=described("Affected area, e.g. `Nationwide` or `Wana, South Waziristan`.")
     )
-    scope = Enum(vocab.SCOPES, load_default="unknown", metadata=described("Geographic scope."))
+    scope = _unknown_by_default(vocab.SCOPES, "Geographic scope.")
     shutdown_types = F.List(
         Enum(vocab.SHUTDOWN_TYPES),
         required=True,
@@ -225,29 +230,17 @@ class IncidentSchema(Schema):
             "without an end date."
         ),
     )
-    ordered_by = Enum(vocab.ORDERED_BY, load_default="unknown", metadata=described("Who ordered it."))
+    ordered_by = _unknown_by_default(vocab.ORDERED_BY, "Who ordered it.")
     decision_maker = Text(max_length=500, metadata=described("e.g. `Ministry of Interior`."))
-    actual_cause = Enum(
-        vocab.ACTUAL_CAUSES, load_default="unknown", metadata=described("What actually prompted it.")
-    )
+    actual_cause = _unknown_by_default(vocab.ACTUAL_CAUSES, "What actually prompted it.")
     actual_cause_details = Text(max_length=20000, metadata=described("Details of the cause."))
-    official_justification = Enum(
-        vocab.JUSTIFICATIONS, load_default="unknown", metadata=described("Reason the authorities gave.")
-    )
+    official_justification = _unknown_by_default(vocab.JUSTIFICATIONS, "Reason the authorities gave.")
     justification_details = Text(max_length=20000, metadata=described("Details of the justification."))
-    legal_basis = Enum(
-        vocab.TRI_STATE, load_default="unknown", metadata=described("Was a legal basis cited?")
-    )
+    legal_basis = _unknown_by_default(vocab.TRI_STATE, "Was a legal basis cited?")
     legal_basis_details = Text(max_length=20000, metadata=described("Which law or order."))
-    election_related = Enum(
-        vocab.TRI_STATE, load_default="unknown", metadata=described("Related to an election?")
-    )
-    violence_reported = Enum(
-        vocab.TRI_STATE, load_default="unknown", metadata=described("Violence reported?")
-    )
-    human_rights_abuse_reported = Enum(
-        vocab.TRI_STATE, load_default="unknown", metadata=described("Human rights abuses reported?")
-    )
+    election_related = _unknown_by_default(vocab.TRI_STATE, "Related to an election?")
+    violence_reported = _unknown_by_default(vocab.TRI_STATE, "Violence reported?")
+    human_rights_abuse_reported = _unknown_by_default(vocab.TRI_STATE, "Human rights abuses reported?")
     asns = _list(Asn(), 'Affected networks\' AS numbers (0–4294967295); `"AS17557"` accepted.', max_items=500)
     telcos = _list(Str(validate=[ma.validate.Length(min=1, max=200)]), "Operators involved.", max_items=200)
     acknowledgement_status = F.String(

@@ -25,7 +25,7 @@ from app.fast.stored import STORED_COLUMNS, WITH_STORED, stored_documents, store
 from app.http.paging import PageCursor, SelectPage, count_rows
 from app.models import Incident
 from app.models import incident as incident_model
-from app.services import aggregates
+from app.services import aggregates, sorts
 from app.services import incidents as incident_service
 
 # Search results by relevance: how many ids of a query's ranking each worker keeps (8 bytes
@@ -82,9 +82,9 @@ class IncidentListQuery:
         """The query for the list's parsed arguments (`after` already checked by the schema)."""
         filters = {name: value for name, value in args.items() if name != "after"}
         searching = bool(filters.get("q")) and not filters.get("sort")
-        sort = None if searching else filters.get("sort") or incident_service.DEFAULT_SORT
+        sort = None if searching else filters.get("sort") or sorts.DEFAULT_SORT
         after = args.get("after")
-        position = incident_service.decode_cursor(after, sort) if after is not None else None
+        position = sorts.decode_cursor(after, sort) if after is not None else None
         key = frozen(filters)
         # Today's date is in the key: a sort by duration counts ongoing incidents up to today.
         return cls(list_statement(dialect, incident_model.today_utc(), key), sort, position, key)
@@ -99,7 +99,7 @@ def list_statement(dialect: str, _today: date, args: tuple) -> sa.Select:
 
 
 def _page_columns(collection: sa.Select, sort: str | None) -> sa.Select:
-    columns = [Incident.id] if sort is None else [Incident.id, incident_service.sort_key(sort)]
+    columns = [Incident.id] if sort is None else [Incident.id, sorts.sort_key(sort)]
     return collection.with_only_columns(*columns, maintain_column_froms=True)
 
 
@@ -119,10 +119,8 @@ def page_at(collection: sa.Select, sort: str | None) -> sa.Select:
 def page_after(collection: sa.Select, sort: str, at_empty_value: bool) -> sa.Select:
     """The ids and sort keys after a cursor's position: `after_value`, `after_id`, `page_limit`
     (a position among the incidents without a sort value is a condition of its own)."""
-    value = (
-        None if at_empty_value else sa.bindparam("after_value", type_=incident_service.sort_key(sort).type)
-    )
-    after = incident_service.after_condition(sort, value, sa.bindparam("after_id", type_=sa.Integer))
+    value = None if at_empty_value else sa.bindparam("after_value", type_=sorts.sort_key(sort).type)
+    after = sorts.after_condition(sort, value, sa.bindparam("after_id", type_=sa.Integer))
     return _page_columns(collection, sort).where(after).limit(sa.bindparam("page_limit", type_=sa.Integer))
 
 
@@ -165,7 +163,7 @@ class IncidentPage(SelectPage):
             return self._documents(connection, list(ranked[params.first_item : params.last_item + 1]))
         rows, more = self._rows(connection)
         if query.sort is not None and rows and more:
-            params.cursor.next_cursor = incident_service.encode_cursor(query.sort, rows[-1][1], rows[-1][0])
+            params.cursor.next_cursor = sorts.encode_cursor(query.sort, rows[-1][1], rows[-1][0])
         return self._documents(connection, [row[0] for row in rows])
 
     def _rows(self, connection: sa.Connection) -> tuple[list[sa.Row], bool]:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Incident, IncidentPlatform, IncidentShutdownType
 from app.services import sqlfunc  # noqa: F401  (renders the SQLite index hint)
-from app.services.incidents import duration_expr, filter_conditions
+from app.services.incidents import filter_conditions
+from app.services.sorts import duration_expr
 
 GROUPS = ("country", "year", "platform", "shutdown_type", "actual_cause", "official_justification")
 

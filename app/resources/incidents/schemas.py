@@ -15,7 +15,7 @@ from app.document.fields import Asn, CountryCode, Enum, IsoDate, PlatformSlug, S
 from app.document.schema import Schema
 from app.fast.dump import FinishedDocuments
 from app.http.schemas import QueryArgsSchema
-from app.services.incidents import DEFAULT_SORT, CursorError, decode_cursor
+from app.services.sorts import DEFAULT_SORT, CursorError, decode_cursor
 
 F = ma.fields
 described = definition.described
