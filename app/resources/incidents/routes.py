@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
+from app.document.fields import MAX_ID
 from app.fast.pages import STORED_ONE, IncidentListQuery, IncidentPage
 from app.fast.stored import is_current, stored_documents, stored_row
 from app.http.api import LOCATION_HEADER, Blueprint
@@ -31,8 +32,6 @@ blp = Blueprint(
     description="Internet shutdowns and platform blocks, with their official statements, "
     "court cases and sources.",
 )
-
-MAX_ID = 2**31 - 1
 
 
 def find_incident_or_404(incident_id: int, *, for_update: bool = False) -> Incident:

@@ -45,7 +45,7 @@ class PlatformsViews(MethodView):
         platform = Platform(**{**data, "aliases": list(dict.fromkeys(data["aliases"]))})
         db.session.add(platform)
         db.session.commit()
-        platform_service.forget_aliases()
+        platform_service.forget_aliases(db.session)
         return platform, 201, {"Location": url_for("platforms.PlatformsBySlugViews", slug=platform.slug)}
 
 

@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from app.db import db
+from app.document.fields import MAX_ID
 from app.http.api import LOCATION_HEADER, Blueprint
 from app.http.etags import etag_for
 from app.resources.incidents.routes import get_incident_or_404
@@ -32,7 +33,6 @@ INCIDENT_ETAG_HEADER = {
         "schema": {"type": "string"},
     }
 }
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
