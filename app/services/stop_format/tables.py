@@ -11,21 +11,27 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-# --------------------------------------------------------------------------- incident document limits
-# The API's limits on an incident document, repeated here until one definition of the document
-# serves both: keep them together, with these names (the package re-exports them).
+from app.document.fields import EARLIEST_DATE, MAX_YEARS_AHEAD, URL_MAX  # noqa: F401  (re-exported)
+from app.document.schema import AcknowledgementSchema, IncidentSchema, max_items, max_length
 
-EARLIEST_DATE = date(1990, 1, 1)  # the API refuses earlier dates
-MAX_YEARS_AHEAD = 5  # ... and dates further ahead than this
-TITLE_MAX = 200
-AREA_MAX = 500
-DECISION_MAKER_MAX = 500
-TELCO_MAX = 200
-TELCOS_MAX = 200
-ACTOR_MAX = 300
-LONG_TEXT_MAX = 20000
-DESCRIPTION_MAX = 50000
-URL_MAX = 2000
+LONG_TEXTS = ("actual_cause_details", "justification_details", "legal_basis_details")
+
+# --------------------------------------------------------------------------- the document's limits
+# Read from the document's definition, so that a cell is clipped where the API would refuse it.
+
+TITLE_MAX = max_length(IncidentSchema, "title")
+AREA_MAX = max_length(IncidentSchema, "area")
+DECISION_MAKER_MAX = max_length(IncidentSchema, "decision_maker")
+DESCRIPTION_MAX = max_length(IncidentSchema, "description")
+TELCO_MAX = max_length(IncidentSchema, "telcos")  # each operator's name
+TELCOS_MAX = max_items(IncidentSchema, "telcos")
+ACTOR_MAX = max_length(AcknowledgementSchema, "actor")
+# The free texts of a row: the details of the cause, justification and legal basis, and quotes.
+LONG_TEXT_MAX = min(
+    *(max_length(IncidentSchema, name) for name in LONG_TEXTS),
+    max_length(AcknowledgementSchema, "quote"),
+)
+# The converter's own cap: the first sources of a row's cells (a sheet row rarely has more).
 SOURCES_MAX = 50
 
 # --------------------------------------------------------------------------- the sheet
