@@ -74,10 +74,13 @@ def keys_revoke(name: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    migrations.upgrade(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"Database upgraded to {revision}.")
+    url = current_app.config["DATABASE_URL"]
     if revision == "head":
-        _rebuild_documents(every=False)
+        rebuilt = migrations.upgrade_and_rebuild(url)
+        click.echo(f"Database upgraded to head.\nStored documents rebuilt: {rebuilt}.")
+    else:
+        migrations.upgrade(url, revision)
+        click.echo(f"Database upgraded to {revision}.")
 
 
 def _rebuild_documents(every: bool) -> None:

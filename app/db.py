@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 import orjson
@@ -56,12 +56,12 @@ class UtcDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
 
-def _json_dumps(value: object) -> str:
+def json_dumps(value: object) -> str:
     # orjson: the revision documents of a bulk import are many.
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-JSON_OPTIONS = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+JSON_OPTIONS = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
 
 
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 15000) -> Engine:
@@ -140,14 +140,23 @@ _READ_ONLY: ContextVar[bool] = ContextVar("read_only", default=False)
 @contextmanager
 def read_only() -> Iterator[None]:
     """Transactions begun inside only read (on SQLite a deferred BEGIN, which never takes the
-    write lock), and the session handed out inside is a reader's: entered for a GET's request,
-    and for reads outside one, such as an export's reading thread, which would otherwise begin
-    as a writer and hold off every write until it ends."""
-    token = _READ_ONLY.set(True)
+    write lock), and `db.session` first asked for inside is a reader's: entered for a GET's
+    request, and for reads outside one, such as an export's reading thread, which would
+    otherwise begin as a writer and hold off every write until it ends."""
+    token = enter_read_only()
     try:
         yield
     finally:
-        _READ_ONLY.reset(token)
+        leave_read_only(token)
+
+
+def enter_read_only() -> Token[bool]:
+    """`read_only()` entered by hand, for a scope that a hook opens and another closes."""
+    return _READ_ONLY.set(True)
+
+
+def leave_read_only(token: Token[bool]) -> None:
+    _READ_ONLY.reset(token)
 
 
 def _reading() -> bool:

@@ -544,7 +544,7 @@ def load_sqlite(size: int, rebuild: bool = False) -> dict[str, Any]:
 
     info = sqlite_ready(size)
     if info and not rebuild:
-        migrations.upgrade(common.sqlite_url(size))  # a cached database follows new migrations
+        migrations.upgrade_and_rebuild(common.sqlite_url(size))  # a cached database follows new migrations
         return info
     path = generate_csv(size)
     db_path = common.sqlite_path(size)
@@ -587,7 +587,7 @@ def load_pg(size: int, rebuild: bool = False) -> dict[str, Any]:
 
     info = pg_ready(size)
     if info and not rebuild:
-        migrations.upgrade(common.pg_url(size))
+        migrations.upgrade_and_rebuild(common.pg_url(size))
         return info
     path = generate_csv(size)
     name = common.pg_name(size)

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 from flask import request
 from flask_smorest.pagination import PaginationParameters
 
@@ -110,3 +111,38 @@ def test_one_row_reads_what_the_session_reads(app, client, admin_client):
                 orjson.dumps(stored_documents(db.session, [stored_row(values)])) for values in (fast, plain)
             )
             assert fast_document == plain_document
+
+
+def test_binary_copy_reads_what_the_cursor_reads(app, client):
+    """app/services/streaming.py: on PostgreSQL the export's bytes come by binary COPY
+    (`_copy_values`); its plain twin is the DB-API cursor (`_fetch_values`), which SQLite uses."""
+    from app.fast.stored import WITH_STORED, export_column
+    from app.services import streaming
+
+    for n in range(7):
+        create(client, title=f"Coupure n°{n}, « totale »", description="ligne 1,\nligne 2" * n)
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        statement = sa.select(export_column(dialect)).select_from(WITH_STORED).order_by(Incident.id)
+        with db.engine.connect() as connection:
+            fetched = [bytes(v) for batch in streaming._fetch_values(connection, statement, 3) for v in batch]
+        if dialect == "postgresql":
+            with db.engine.connect() as connection:
+                copied = [
+                    bytes(v) for batch in streaming._copy_values(connection, statement, 3) for v in batch
+                ]
+            assert copied == fetched
+    assert len(fetched) == 7 and all(line.endswith(b"\r\n") for line in fetched)
+
+
+@pytest.mark.parametrize(
+    ("page", "page_size", "item_count"), [(1, 50, 0), (1, 50, 1), (2, 10, 35), (4, 10, 35), (9, 10, 35)]
+)
+def test_page_metadata_is_flask_smorests(page, page_size, item_count):
+    """app/http/paging.py's `page_metadata` gives what flask-smorest's own (a schema dump) gives."""
+    from flask_smorest import Blueprint as SmorestBlueprint
+
+    from app.http.paging import page_metadata
+
+    expected = SmorestBlueprint._make_pagination_metadata(page, page_size, item_count)
+    assert page_metadata(page, page_size, item_count) == expected

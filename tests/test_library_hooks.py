@@ -50,3 +50,32 @@ def test_the_pager_still_passes_its_parameters_object_to_the_headers():
     source = inspect.getsource(Blueprint.paginate)
     assert "pager(result, page_params=page_params)" in source
     assert "self._set_pagination_metadata(" in source and "page_params, result, headers" in source
+
+
+def test_marshmallow_still_keeps_its_decorated_methods_where_the_fast_loader_reads_them():
+    """app/fast/load.py reads `Schema._hooks` (keyed by the decorators' constants) to tell
+    whether marshmallow would run anything it does not repeat."""
+    import marshmallow as ma
+    from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+
+    class Probe(ma.Schema):
+        @ma.pre_load
+        def before(self, data, **kwargs):
+            return data
+
+        @ma.validates_schema
+        def check(self, data, **kwargs):
+            pass
+
+    hooks = Probe()._hooks
+    assert [name for name, _, _ in hooks[PRE_LOAD]] == ["before"]
+    assert [name for name, _, _ in hooks[VALIDATES_SCHEMA]] == ["check"]
+    assert hooks[POST_LOAD] == [] and hooks[VALIDATES] == []
+
+
+def test_flasks_json_provider_still_keeps_its_app():
+    """app/http/jsonio.py's provider builds its response with `self._app.response_class`."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    assert JSONProvider(app)._app.response_class is app.response_class  # a weak proxy of the app

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.document.fields import Timestamp, country_name
+from app.document.schema import IncidentSchema
 from app.models.incident import delay_days, duration_days
 
 # The API's JSON encoding (the Flask JSON provider uses it too): sorted keys, so that equal
@@ -85,9 +86,7 @@ CHILD_TABLES = {
 @cache
 def _plan() -> tuple[list[tuple[str, Reader | None]], dict[str, Reader]]:
     """The incident schema's fields in order, each with its reader (None for a given list), and
-    each child list's record builder. Made on first use: the schema imports the services."""
-    from app.document.schema import IncidentSchema
-
+    each child list's record builder."""
     fields = IncidentSchema().fields
     records = {name: _record_builder(fields[name].inner.schema) for name in CHILD_TABLES}
     readers: list[tuple[str, Reader | None]] = []

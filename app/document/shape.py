@@ -18,6 +18,8 @@ import orjson
 import pycountry
 
 from app.document.fields import country_name
+from app.document.schema import IncidentSchema
+from app.services import csv_format
 
 BUILDER_REVISION = 1
 
@@ -35,9 +37,6 @@ def _describe(field: ma.fields.Field) -> Any:
 @cache
 def current_shape() -> str:
     """The fingerprint of the document the code builds now (16 hex digits)."""
-    from app.document.schema import IncidentSchema
-    from app.services import csv_format
-
     description = {
         "builder": BUILDER_REVISION,
         "fields": {name: _describe(field) for name, field in IncidentSchema().fields.items()},

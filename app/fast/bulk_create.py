@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from psycopg.types.json import Json
 from sqlalchemy.orm import Session
 
-from app.db import _json_dumps, utcnow
+from app.db import json_dumps, utcnow
 from app.document.build import build_document
+from app.document.rules import default_status
 from app.fast.stored import stored_values
 from app.models import (
     Acknowledgement,
@@ -40,7 +41,6 @@ from app.models import (
 )
 from app.models.incident import derived_fields
 from app.services import revisions
-from app.services.incidents import default_status
 
 # (document field, model, column); the value lists, each sorted like a GET shows it
 VALUE_ROWS = (
@@ -114,9 +114,7 @@ def _insert(connection: sa.Connection, model: type, rows: list[dict[str, Any]]) 
     with cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy:
         copy.set_types([types[name] for name in columns])
         for row in rows:
-            copy.write_row(
-                [Json(row[c], dumps=_json_dumps) if c in json_columns else row[c] for c in columns]
-            )
+            copy.write_row([Json(row[c], dumps=json_dumps) if c in json_columns else row[c] for c in columns])
 
 
 _PG_TYPES: dict[str, dict[str, str]] = {}

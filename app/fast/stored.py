@@ -201,7 +201,14 @@ def rebuild(session: Session, *, every: bool = False, batch: int = 1000) -> int:
     stale = STORED.c.shape.is_(None) | (STORED.c.shape != current_shape())
     written, last = 0, 0
     while True:
-        statement = sa.select(INCIDENTS).select_from(WITH_STORED).where(INCIDENTS.c.id > last)
+        # Locked until the batch's commit (PostgreSQL): a write committed meanwhile would
+        # otherwise have its new copy replaced by one built from the rows read before it.
+        statement = (
+            sa.select(INCIDENTS)
+            .select_from(WITH_STORED)
+            .where(INCIDENTS.c.id > last)
+            .with_for_update(of=INCIDENTS)
+        )
         if not every:
             statement = statement.where(stale)
         rows = session.execute(statement.order_by(INCIDENTS.c.id).limit(batch)).all()

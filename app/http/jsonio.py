@@ -69,7 +69,9 @@ class Parser(FlaskParser):
     # Private: webargs has no public hook to reuse schema instances, and flask-smorest hands it
     # the schema classes the views name, of which it would build (and deep-copy) one per request.
     def _get_schema(self, argmap: Any, req: Any) -> ma.Schema:
-        # Loading keeps no state on the instance, so one per class serves every request and thread.
+        # For speed: one instance per class serves every request and thread (loading keeps no
+        # state on it). Plain twin: webargs' own, a new instance per request; every test of the
+        # API's arguments runs through this one, tests/test_library_hooks.py pins the hook.
         if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
             schema = _SCHEMAS.get(argmap)
             if schema is None:

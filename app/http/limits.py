@@ -81,7 +81,8 @@ class SweptMemoryStorage(MemoryStorage):
     whose start the request waits for.
     A counter is already checked for expiry when it is read; the sweep only frees counters no
     longer read, so here it runs inline, at most once a second, by whichever hit comes first.
-    `RATELIMIT_STORAGE_URI=memory://` (the default) selects it.
+    `RATELIMIT_STORAGE_URI=memory://` (the default) selects it. Plain twin: limits'
+    `MemoryStorage`; tests/test_rate_limits.py counts the same with no thread per hit.
     """
 
     STORAGE_SCHEME = ["swept-memory"]
@@ -176,7 +177,7 @@ def _headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Count every request before anything else runs (registered before the app's own hooks)."""
+    """Count every request before the guards run (only the transaction mode's hook runs first)."""
     if not app.config["RATELIMIT_ENABLED"]:
         return
     uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"

@@ -62,7 +62,8 @@ def count_rows(statement: sa.Select) -> int:
 
 
 def page_metadata(page: int, page_size: int, item_count: int) -> dict[str, int]:
-    """flask-smorest's X-Pagination metadata, as plain integers."""
+    """flask-smorest's X-Pagination metadata, as plain integers. For speed: its plain twin is
+    flask-smorest's own (a schema dump), proven equal by tests/test_fast_paths.py."""
     if item_count == 0:
         return {"total": 0, "total_pages": 0}
     last_page = (item_count - 1) // page_size + 1

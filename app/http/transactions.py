@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
 from flask import Flask, g, request
 
-from app.db import read_only
+from app.db import enter_read_only, leave_read_only
 
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
@@ -21,13 +19,11 @@ def _enter_read_only() -> None:
     # db.read_only() for the whole request, left at its teardown: the session it hands out and
     # the transactions it begins are a reader's (on SQLite a deferred BEGIN, which never takes
     # the write lock; on PostgreSQL a session in autocommit).
-    if request.method in READ_METHODS:
-        scope = ExitStack()
-        scope.enter_context(read_only())
-        g.read_only_scope = scope
+    if request.method in READ_METHODS and "read_only_token" not in g:
+        g.read_only_token = enter_read_only()
 
 
 def _leave_read_only(_error: BaseException | None) -> None:
-    scope = g.pop("read_only_scope", None)
-    if scope is not None:
-        scope.close()
+    token = g.pop("read_only_token", None)
+    if token is not None:
+        leave_read_only(token)

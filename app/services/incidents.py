@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import models
 from app.db import utcnow
-from app.document.rules import default_status, incident_rule_errors  # noqa: F401  (default_status: bulk writes)
+from app.document.rules import default_status, incident_rule_errors
 from app.models import Incident
 from app.services import revisions
 from app.services.sorts import DEFAULT_SORT, NULLABLE_SORTS, SORTS

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
@@ -32,6 +34,20 @@ def migration_state(engine: Engine) -> tuple[str | None, str]:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def upgrade_and_rebuild(database_url: str) -> int:
+    """What `flask db upgrade` does: migrate to head, then rebuild the stored copies of a shape
+    other than the current one (app/fast/stored.py); returns how many were rebuilt."""
+    from app.fast import stored
+
+    upgrade(database_url)
+    engine = sa.create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return stored.rebuild(session)
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "-1") -> None:

@@ -33,7 +33,8 @@ def read_values(
 ) -> Iterator[list[bytes | memoryview | None]]:
     """The values of a Core select of one bytes column (`bytea` / BLOB), in lists of up to
     `batch`: a long read with as little Python per row as it can get. PostgreSQL streams them
-    by binary COPY (`_copy_values`), other databases through the DB-API cursor (`_fetch_values`).
+    by binary COPY (`_copy_values`, for speed; its plain twin is `_fetch_values`, proven equal by
+    tests/test_fast_paths.py), other databases through the DB-API cursor (`_fetch_values`).
     The connection is busy until the last batch: other statements need another connection."""
     if connection.dialect.name == "postgresql":
         yield from _copy_values(connection, statement, batch)

@@ -36,7 +36,7 @@ EXPORT_BATCH = 2000
 
 def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
     """The export's CSV rows as UTF-8, in chunks of EXPORT_BATCH incidents: their stored rows
-    finished by the database (services/documents.py), streamed by binary COPY on PostgreSQL
+    finished by the database (app/fast/stored.py), streamed by binary COPY on PostgreSQL
     (services/streaming.py), so memory stays flat and no child table is read.
 
     Read ahead in a thread of its own: the database produces the next chunk while this one is
