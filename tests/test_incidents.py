@@ -1104,7 +1104,7 @@ def test_a_sort_by_duration_counts_ongoing_incidents_up_to_each_day(client, monk
     ended = create(client, title="Ended", start_date="2023-01-01", end_date="2023-04-10")["id"]  # 100 days
 
     def on(day: date) -> list[int]:
-        for where in ("app.models.incident.today_utc", "app.services.incidents.today_utc"):
+        for where in ("app.models.incident.today_utc", "app.services.sorts.today_utc"):
             monkeypatch.setattr(where, lambda: day)
         return listed_ids(client, {"sort": "-duration_days"})
 
