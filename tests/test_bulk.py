@@ -1029,3 +1029,23 @@ def test_stats_is_one_grouped_query(app, client, admin_client, anon_client):
         assert "data_version" in seen[0]
         assert seen[1].lstrip().upper().startswith("SELECT")
         assert "GROUP BY" in seen[1].upper()
+
+
+def test_the_readmes_sample_stop_sheet_imports_as_the_readme_says(client):
+    """README: `examples/stop-sample.csv` through POST /incidents/import?format=stop, in a clone
+    that has nothing outside the repository."""
+    sample = Path(__file__).resolve().parent.parent / "examples" / "stop-sample.csv"
+    response = _import(client, sample.read_bytes(), "format=stop&on_error=skip")
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert (report["created"], report["rejected"], report["errors"]) == (3, 0, [])
+    incidents = {(i["country"], i["start_date"]): i for i in _list(client)}
+    election = incidents[("PK", "2024-02-08")]
+    assert election["shutdown_types"] == ["full_network"]
+    assert election["acknowledgement_status"] == "acknowledged"
+    assert "x" in incidents[("PK", "2024-02-17")]["platforms"]
+    india = [incident for (country, _), incident in incidents.items() if country == "IN"]
+    assert [incident["area"] for incident in india] == ["Manipur"]
+    # the same file again changes nothing
+    again = _import(client, sample.read_bytes(), "format=stop&on_error=skip").get_json()
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
