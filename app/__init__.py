@@ -10,7 +10,7 @@ from flask import Flask
 
 from app.config import Config, normalize_database_url
 from app.db import db
-from app.http import guards, limits, transactions
+from app.http import guards, limits, proxies, transactions
 from app.http.api import Api
 from app.http.jsonio import init_json
 
@@ -18,6 +18,7 @@ from app.http.jsonio import init_json
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     _configure(app, config)
+    proxies.init_app(app)
     init_json(app)
     db.init_app(app)
     api = Api(app, spec_kwargs=_spec_options())

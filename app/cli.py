@@ -105,6 +105,36 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"Database downgraded to {revision}.")
 
 
+@db_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def db_backup(file: str, force: bool) -> None:
+    """Copy the SQLite database to FILE, consistent while the API keeps writing.
+
+    PostgreSQL: use pg_dump (the command says how and exits with status 1)."""
+    from pathlib import Path
+
+    from app.services import backup
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        if url.startswith("postgresql"):
+            raise backup.BackupError(backup.postgres_advice(url))
+        summary = backup.backup_sqlite(
+            backup.sqlite_path(url),
+            Path(file),
+            replace=force,
+            busy_timeout_ms=current_app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        )
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Backed up {summary.source} to {summary.target}: {summary.incidents} incident(s) "
+        f"({summary.deleted} deleted), migration {summary.migration}, {summary.size_bytes:,} bytes, "
+        "integrity check ok."
+    )
+
+
 @db_cli.command("current")
 def db_current() -> None:
     """Show the applied and the expected revision."""
@@ -166,6 +196,9 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
     session = _as_cli()
     with open(file, encoding="utf-8-sig", newline="") as handle:
         lines = handle.readlines()
+    problem = importer.separator_problem(lines[0]) if lines else None
+    if problem is not None:
+        raise click.ClickException(problem)
     with (
         click.progressbar(length=max(len(lines) - 1, 1), label="Importing", file=sys.stderr) as bar,
         _import_process(),

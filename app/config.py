@@ -14,9 +14,15 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw else default
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {minimum} or more, not {value}.")
+    return value
 
 
 class Config:
@@ -30,6 +36,10 @@ class Config:
     # How long a SQLite connection waits for a writer's lock before failing (ms).
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Reverse proxies in front of the server whose X-Forwarded-For / X-Forwarded-Proto are
+    # trusted (app/http/proxies.py): 1 behind one nginx, Caddy or load balancer; 0 (default)
+    # when clients connect directly, so that no client can choose its address by a header.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0, minimum=0)
     # List totals and statistics cached per worker until the data changes (app/services/aggregates.py):
     # at most this many results, each for at most this many seconds (0: no cache).
     AGGREGATE_CACHE_SIZE = _int("AGGREGATE_CACHE_SIZE", 1024)

@@ -150,6 +150,8 @@ SEMANTIC_RULES = [
         r"^Name at least one platform for a service_based shutdown\.$",
         r"^No record with id -?\d+ belongs to this incident\.$",  # inline child ids must be ours
         r"^NUL characters are not allowed\.$",
+        # a URL's host must be a valid IDNA name, not a local name, a public address: no regex can say it
+        r"^Not a valid URL: host ",
         r"^This cursor ",  # `after` is opaque: only a cursor the API gave is a position
         r"^Use either `page` or `after`, not both\.$",
         r"^`after` needs a `sort`",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import idna
 import marshmallow as ma
 import pycountry
 
@@ -146,22 +148,133 @@ class Day(IsoDate):
         return day
 
 
+# The parts of an http(s) URL, written once for the published pattern (an ECMA-262 and Python
+# regex alike: explicit ranges, no \\s, \\d or named groups, whose meaning differs between them).
+_NON_ASCII = r"\u00a1-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"  # no surrogates, private use or noncharacters
+_LABEL_CHAR = rf"A-Za-z0-9_{_NON_ASCII}"  # browsers open names with "_" (DNS allows it; IDNA not)
+_LABEL = rf"[{_LABEL_CHAR}](?:[{_LABEL_CHAR}-]{{0,61}}[{_LABEL_CHAR}])?"
+_TOP_LABEL = rf"(?:[A-Za-z]{{2,63}}|[Xx][Nn]--[A-Za-z0-9-]{{1,59}}|[{_NON_ASCII}]{{2,63}})"
+_HOST_NAME = rf"(?:{_LABEL}\.)+{_TOP_LABEL}\.?"  # two labels at least: no "localhost", "intranet"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV6 = r"\[[0-9A-Fa-f:.]{2,45}\]"
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+# A host before any path, query or fragment; no user name or password (no "@" before the host);
+# no space or control character anywhere.
+URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://({_HOST_NAME}|{_IPV4}|{_IPV6}){_PORT}(?:[/?#][^\x00-\x20\x7f]*)?$"
+# Names that resolve only inside the reader's own machine or network (RFC 6761, 6762, 8375, and
+# ICANN's private-use .internal): a link there opens nothing, or something else, for a reader.
+LOCAL_NAMES = ("localhost", "local", "localdomain", "internal", "home.arpa")
+_URL_FIX = "e.g. https://www.example.org/report"
+
+
+def url_problem(text: str) -> str | None:
+    """Why `text` is not a URL a reader could open (None when it is one): an absolute http(s)
+    URL whose host is a public host name (IDNA-encodable; at least two labels, not a local
+    name) or a public (global) IPv4 or IPv6 address.
+
+    The published pattern (URL_PATTERN) says everything a regex can; the rest, which no regex
+    can (IDNA's rules, which addresses are public, local names), is checked on the host."""
+    match = _URL.match(text)
+    if match is None:
+        return _pattern_problem(text)
+    return _host_problem(match.group(1))
+
+
+def _pattern_problem(text: str) -> str:
+    """The message for a text that does not match URL_PATTERN: which part is wrong."""
+    scheme = re.match(r"^[Hh][Tt][Tt][Pp][Ss]?://", text)
+    if scheme is None:
+        return f"Not a valid URL: give an absolute http:// or https:// address, {_URL_FIX}."
+    if re.search(r"[\x00-\x20\x7f]", text):
+        return "Not a valid URL: it contains a space or a control character (write a space as %20)."
+    authority = re.split(r"[/?#]", text[scheme.end() :], maxsplit=1)[0]
+    if "@" in authority:
+        return "Not a valid URL: a user name or password before the host ('…@') is not accepted."
+    if authority.startswith("["):
+        host, _, after = authority.partition("]")
+        host, port = host + "]", after.removeprefix(":") if after else None
+    else:
+        host, colon, port = authority.partition(":")
+        port = port if colon else None
+    if port is not None and not (re.fullmatch(r"[0-9]{1,5}", port) and int(port) <= 65535):
+        return "Not a valid URL: the port after ':' must be a number from 0 to 65535."
+    if not host:
+        return f"Not a valid URL: no host after '//', {_URL_FIX}."
+    shown = host if len(host) <= 60 else host[:57] + "…"
+    if host and re.fullmatch(rf"{_LABEL}\.?", host):
+        return (
+            f"Not a valid URL: '{shown}' is a single name, which only a local network knows: "
+            f"give the site's full host name, {_URL_FIX}."
+        )
+    return (
+        f"Not a valid URL: '{shown}' is not a host name: give a name such as www.example.org "
+        f"(letters, digits, hyphens and dots, ending in a top-level domain) or a public IP address, "
+        f"{_URL_FIX}."
+    )
+
+
+@lru_cache(maxsize=4096)
+def _host_problem(host: str) -> str | None:
+    """The checks on a host that matched the pattern (messages start "Not a valid URL: host")."""
+    if host.startswith("["):
+        try:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"Not a valid URL: host '{host}' is not an IPv6 address."
+    elif _IPV4_ONLY.fullmatch(host):
+        address = ipaddress.IPv4Address(host)
+    else:
+        return _name_problem(host)
+    if not address.is_global:
+        return (
+            f"Not a valid URL: host {host} is a private, loopback or reserved address, which no "
+            "reader can open: link to the public address or host name."
+        )
+    return None
+
+
+def _name_problem(host: str) -> str | None:
+    name = host.removesuffix(".")
+    encoded = []
+    for label in name.split("."):
+        if label.isascii() and not label[:4].lower() == "xn--":
+            encoded.append(label.lower())  # letters, digits, '-', '_': the pattern checked them
+            continue
+        try:
+            encoded.append(idna.encode(label, uts46=True).decode("ascii"))
+        except (idna.IDNAError, UnicodeError) as error:
+            return (
+                f"Not a valid URL: host '{host[:80]}' is not a valid internationalized domain name ({error})."
+            )
+    ascii_name = ".".join(encoded)
+    if len(ascii_name) > 253 or any(len(label) > 63 or "." in label for label in encoded):
+        return f"Not a valid URL: host '{host[:80]}' is longer than DNS allows (253 characters, 63 a label)."
+    if any(ascii_name == local or ascii_name.endswith("." + local) for local in LOCAL_NAMES):
+        return (
+            f"Not a valid URL: host '{host[:80]}' names a machine on a local network, which no reader "
+            f"can open: give the site's public host name, {_URL_FIX}."
+        )
+    return None
+
+
+_URL = re.compile(URL_PATTERN)
+_IPV4_ONLY = re.compile(_IPV4)
+
+
 class HttpUrl(Str):
-    """An absolute http(s) URL (no javascript:, data: or file:), at most 2,000 characters.
+    """A URL a reader could open: absolute http(s), a public host name or address (see
+    `url_problem`), at most 2,000 characters.
 
-    Validated by exactly the pattern the OpenAPI document publishes, so that a client (or a
-    fuzzer) reading the spec knows what is accepted."""
-
-    # Explicit ranges rather than \\s / \\S, whose meaning differs between Python and ECMA regexes:
-    # no spaces or control characters anywhere, a host before any path, query or fragment.
-    PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f/?#@]+(?:[/?#][^\x00-\x20\x7f]*)?$"
-    _compiled = re.compile(PATTERN)
+    The OpenAPI document publishes URL_PATTERN, so that a client (or a fuzzer) reading the spec
+    knows the shape accepted; the host's IDNA validity and public address are checked besides.
+    Input only: stored URLs are served as they are."""
 
     def __init__(self, **kwargs: Any) -> None:
-        # The pattern is the whole contract (no `format`: "iri" checkers disagree on hosts such as
+        # The pattern is the contract (no `format`: "iri" checkers disagree on hosts such as
         # private-use characters). An optional URL may also be "" (an empty spreadsheet cell),
         # which means none.
-        pattern = f"^$|{self.PATTERN}" if kwargs.get("allow_none") else self.PATTERN
+        pattern = f"^$|{URL_PATTERN}" if kwargs.get("allow_none") else URL_PATTERN
         metadata = {"pattern": pattern, **kwargs.pop("metadata", {})}
         super().__init__(max_length=URL_MAX, metadata=metadata, **kwargs)
 
@@ -174,8 +287,9 @@ class HttpUrl(Str):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if not self._compiled.match(text):
-            raise ma.ValidationError("Not a valid URL: give an absolute http:// or https:// address.")
+        problem = url_problem(text)
+        if problem is not None:
+            raise ma.ValidationError(problem)
         return text
 
 

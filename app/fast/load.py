@@ -40,6 +40,7 @@ from app.document.fields import (
     IsoDate,
     Str,
     Text,
+    url_problem,
 )
 
 Loader = Callable[[dict[str, Any]], dict[str, Any]]
@@ -99,8 +100,8 @@ def _string(field: Str) -> FieldLoader:
 
 def _http_url(field: HttpUrl) -> FieldLoader:
     """HttpUrl: trimmed; "" is None when optional; a str without NUL characters, validated, and
-    matching the published pattern (the steps of HttpUrl.deserialize, in its order)."""
-    checks, allow_none, pattern = _validators(field), field.allow_none, field._compiled
+    a URL a reader could open (`url_problem`: the steps of HttpUrl.deserialize)."""
+    checks, allow_none = _validators(field), field.allow_none
 
     def load(value: Any, data: dict[str, Any]) -> Any:
         if value is None and allow_none:
@@ -113,7 +114,7 @@ def _http_url(field: HttpUrl) -> FieldLoader:
         if "\x00" in value:
             raise _GiveUp
         _validate(checks, value)
-        if not pattern.match(value):
+        if url_problem(value) is not None:
             raise _GiveUp
         return value
 

@@ -87,11 +87,17 @@ def require_json_body() -> None:
         return  # 404 or 405 first: there is no operation to speak of
     if request.method in BODY_METHODS and request.path.startswith("/api/"):
         has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
-        multipart = request.mimetype == "multipart/form-data" and request.endpoint in MULTIPART_ENDPOINTS
-        if has_body and not request.is_json and not multipart:
-            raise UnsupportedMediaType(
-                f"Send the body as application/json (got {request.mimetype or 'no Content-Type'})."
-            )
+        got = request.mimetype or "no Content-Type"
+        if request.endpoint in MULTIPART_ENDPOINTS:
+            if has_body and request.mimetype != "multipart/form-data":
+                fmt = "stop" if request.args.get("format") == "stop" else "native"
+                raise UnsupportedMediaType(
+                    f"Send the file as multipart/form-data in a field named `file` (got {got}), e.g. "
+                    f"curl -H 'Authorization: Bearer $KEY' -F file=@incidents.csv "
+                    f"'{request.base_url}?format={fmt}'."
+                )
+        elif has_body and not request.is_json:
+            raise UnsupportedMediaType(f"Send the body as application/json (got {got}).")
 
 
 def security_headers(response):

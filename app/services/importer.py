@@ -182,6 +182,30 @@ def stop_candidates(
     return candidates, errors, count
 
 
+# Separators that spreadsheets write instead of commas (Excel in locales with a decimal comma
+# saves "CSV" with semicolons; "Text (Tab delimited)" uses tabs), and how to say them.
+FOREIGN_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def separator_problem(header_line: str) -> str | None:
+    """Why a file whose first line is `header_line` is not comma-separated CSV, or None.
+
+    Read on the header alone: a file whose header splits into more columns on `;` (or a tab)
+    than on commas was saved with another separator, and every column name would be wrong."""
+    header = header_line.removeprefix("\ufeff")
+    commas = len(next(csv.reader([header]), []))
+    for separator, name in FOREIGN_SEPARATORS.items():
+        if len(next(csv.reader([header], delimiter=separator), [])) > commas:
+            return (
+                f"The file is separated by {name}, not commas (spreadsheets save CSV that way in "
+                "many locales). Save it as comma-separated CSV (UTF-8) and import it again: in "
+                "LibreOffice Calc choose ',' as the field delimiter; Excel takes the list separator "
+                "of the computer's region settings; Google Sheets' File > Download > CSV always "
+                "uses commas."
+            )
+    return None
+
+
 def _without_bom(lines: Iterable[str]) -> Iterator[str]:
     first = True
     for line in lines:

@@ -120,7 +120,11 @@ def _read_upload(upload) -> list[str]:
             message="The file contains NUL bytes: it is not a CSV text file.",
             errors={"files": {"file": ["Contains NUL bytes."]}},
         )
-    return list(io.StringIO(text, newline=""))
+    lines = list(io.StringIO(text, newline=""))
+    problem = importer.separator_problem(lines[0]) if lines else None
+    if problem is not None:
+        abort(422, message=problem, errors={"files": {"file": [problem]}})
+    return lines
 
 
 @blp.route("/incidents/import")

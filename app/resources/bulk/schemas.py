@@ -51,7 +51,14 @@ class ImportArgsSchema(QueryArgsSchema):
 
 
 class ImportFileSchema(ma.Schema):
-    file = Upload(required=True, metadata={"description": "The CSV file (UTF-8)."})
+    file = Upload(
+        required=True,
+        error_messages={
+            "required": "Send the CSV file as multipart/form-data in a field named `file`, "
+            "e.g. curl -F file=@incidents.csv."
+        },
+        metadata={"description": "The CSV file (UTF-8, comma-separated)."},
+    )
 
 
 class RowErrorSchema(ma.Schema):

@@ -88,7 +88,8 @@ Other columns
     ngo_report), `gov_ack_source`, `telco_ack_source` — URLs split where a new "http(s)://"
     starts after a separator (";", ",", whitespace, quotes, "%20"), so commas inside a URL and
     archive URLs ("web.archive.org/web/2020/https://...") stay whole; invalid or non-http URLs
-    are dropped, duplicates removed, 50 at most, kind from the host (`SOURCE_KIND_HOSTS`).
+    and links no reader could open (the document's `url_problem`: http://localhost/, private
+    addresses) are dropped, duplicates removed, 50 at most, kind from the host (`SOURCE_KIND_HOSTS`).
     Not mapped: info_source, duration (derived by the API), users_notified, region, count_year.
     Text is stripped, NUL characters removed, and over-long text is cut with "…" (never refused).
 

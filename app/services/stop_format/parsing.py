@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 import pycountry
 
+from app.document.fields import url_problem
+
 from .tables import (
     ARCHIVED,
     COUNTRY_ALIASES,
@@ -322,11 +324,13 @@ def _acceptable_url(url: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def _valid_url(url: str) -> bool:
+    """A URL marshmallow's validator takes and the document accepts (a link no reader could
+    open, such as http://localhost/, is dropped rather than failing the row)."""
     try:
         _url_validator(url)
     except ma.ValidationError:
         return False
-    return True
+    return url_problem(url) is None
 
 
 # --------------------------------------------------------------------------- source kinds
