@@ -11,8 +11,9 @@ from app.resources.health import routes as health
 from app.resources.incidents import routes as incidents
 from app.resources.platforms import routes as platforms
 from app.resources.records import routes as records
+from app.resources.root import routes as root
 
-MODULES = (incidents, bulk, platforms, health)
+MODULES = (incidents, bulk, platforms, health, root)
 # One blueprint per child resource, so each has its own tag in Swagger UI.
 RECORD_BLUEPRINTS = (records.acknowledgements_blp, records.legal_cases_blp, records.sources_blp)
 
