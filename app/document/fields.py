@@ -192,8 +192,8 @@ def _pattern_problem(text: str) -> str:
     if "@" in authority:
         return "Not a valid URL: a user name or password before the host ('…@') is not accepted."
     if authority.startswith("["):
-        host, _, after = authority.partition("]")
-        host, port = host + "]", after.removeprefix(":") if after else None
+        host, bracket, after = authority.partition("]")
+        host, port = host + bracket, after.removeprefix(":") if after else None
     else:
         host, colon, port = authority.partition(":")
         port = port if colon else None
