@@ -149,7 +149,7 @@ class Day(IsoDate):
 
 
 # The parts of an http(s) URL, written once for the published pattern (an ECMA-262 and Python
-# regex alike: explicit ranges, no \\s, \\d or named groups, whose meaning differs between them).
+# regex alike: explicit ranges, no \s, \d or named groups, whose meaning differs between them).
 _NON_ASCII = r"\u00a1-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"  # no surrogates, private use or noncharacters
 _LABEL_CHAR = rf"A-Za-z0-9_{_NON_ASCII}"  # browsers open names with "_" (DNS allows it; IDNA not)
 _LABEL = rf"[{_LABEL_CHAR}](?:[{_LABEL_CHAR}-]{{0,61}}[{_LABEL_CHAR}])?"
@@ -159,8 +159,8 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _IPV6 = r"\[[0-9A-Fa-f:.]{2,45}\]"
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
-# A host before any path, query or fragment; no user name or password (no "@" before the host);
-# no space or control character anywhere.
+# A host (group 1) before any path, query or fragment; no user name or password (no "@" before
+# the host); no space or control character anywhere.
 URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://({_HOST_NAME}|{_IPV4}|{_IPV6}){_PORT}(?:[/?#][^\x00-\x20\x7f]*)?$"
 # Names that resolve only inside the reader's own machine or network (RFC 6761, 6762, 8375, and
 # ICANN's private-use .internal): a link there opens nothing, or something else, for a reader.
