@@ -165,7 +165,8 @@ URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://({_HOST_NAME}|{_IPV4}|{_IPV6}){_PORT}(
 # Names that resolve only inside the reader's own machine or network (RFC 6761, 6762, 8375, and
 # ICANN's private-use .internal): a link there opens nothing, or something else, for a reader.
 LOCAL_NAMES = ("localhost", "local", "localdomain", "internal", "home.arpa")
-_URL_FIX = "e.g. https://www.example.org/report"
+URL_EXAMPLE = "https://www.example.org/report"
+_URL_FIX = f"e.g. {URL_EXAMPLE}"
 
 
 def url_problem(text: str) -> str | None:
@@ -275,7 +276,9 @@ class HttpUrl(Str):
         # private-use characters). An optional URL may also be "" (an empty spreadsheet cell),
         # which means none.
         pattern = f"^$|{URL_PATTERN}" if kwargs.get("allow_none") else URL_PATTERN
-        metadata = {"pattern": pattern, **kwargs.pop("metadata", {})}
+        # An example of the field's own, unless it names one: what Swagger UI would otherwise
+        # make up from the pattern is seldom a name IDNA takes.
+        metadata = {"pattern": pattern, "example": URL_EXAMPLE, **kwargs.pop("metadata", {})}
         super().__init__(max_length=URL_MAX, metadata=metadata, **kwargs)
 
     def deserialize(self, value: Any, *args: Any, **kwargs: Any) -> str | None:
