@@ -117,7 +117,11 @@ class IncidentsByIdViews(MethodView):
     @blp.response(200, IncidentSchema)
     @blp.documents(404, 410)
     def get(self, incident_id: int):
-        """Get an incident with its statements, court cases and sources"""
+        """Get an incident
+
+        With its official statements, court cases and sources. The `ETag` header is what a
+        write on it (PUT, PATCH, DELETE, or a child record's) sends back in `If-Match`.
+        """
         values = STORED_ONE.first(db.engine, incident_id=incident_id) if incident_id <= MAX_ID else None
         if values is None:
             abort(404, message=f"Incident {incident_id} does not exist.")

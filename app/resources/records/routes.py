@@ -34,6 +34,12 @@ INCIDENT_ETAG_HEADER = {
     }
 }
 
+WRITE_NOTE = (
+    "Needs the incident's current ETag in `If-Match` (from GET /api/v1/incidents/{incident_id}, "
+    "or the `Incident-ETag` of your last write on it); bumps the incident's revision and answers "
+    "with its new ETag in `Incident-ETag`."
+)
+
 
 @dataclass(frozen=True)
 class ChildRecord:
@@ -95,7 +101,10 @@ def _collection_views(blp: Blueprint, child: ChildRecord, item_endpoint: str) ->
             )
             return record, 201, headers
 
-    CollectionViews.post.__doc__ = f"Add {child.singular} to an incident"
+    CollectionViews.post.__doc__ = f"""Add {child.singular} to an incident
+
+        {WRITE_NOTE}
+        """
     return CollectionViews
 
 
@@ -122,8 +131,14 @@ def _item_views(blp: Blueprint, child: ChildRecord) -> type[MethodView]:
             incident_service.remove_child(db.session, incident, child.collection, record, before)
             return None, 204, _commit(incident)
 
-    ItemViews.put.__doc__ = f"Replace {child.singular} of an incident"
-    ItemViews.delete.__doc__ = f"Remove {child.singular} from an incident"
+    ItemViews.put.__doc__ = f"""Replace {child.singular} of an incident
+
+        The whole record: a field left out takes its default. {WRITE_NOTE}
+        """
+    ItemViews.delete.__doc__ = f"""Remove {child.singular} from an incident
+
+        {WRITE_NOTE}
+        """
     return ItemViews
 
 
