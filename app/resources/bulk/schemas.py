@@ -28,15 +28,17 @@ class ImportArgsSchema(QueryArgsSchema):
         FORMATS,
         required=True,
         metadata={
+            "example": "stop",
             "description": "`native`: the columns of GET /incidents.csv (a row with an `id` updates that "
-            "incident, a row without one creates one). `stop`: Access Now's #KeepItOn STOP sheet."
+            "incident, a row without one creates one). `stop`: Access Now's #KeepItOn STOP sheet.",
         },
     )
     dry_run = F.Boolean(
         load_default=False,
         metadata={
+            "example": True,
             "description": "Report what would be created, updated, left unchanged or rejected, "
-            "and write nothing."
+            "and write nothing.",
         },
     )
     on_error = Enum(
@@ -51,7 +53,13 @@ class ImportArgsSchema(QueryArgsSchema):
 
 
 class ImportFileSchema(ma.Schema):
-    file = Upload(required=True, metadata={"description": "The CSV file (UTF-8)."})
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "The CSV file (UTF-8), e.g. the repository's `examples/stop-sample.csv` "
+            "with `format=stop`."
+        },
+    )
 
 
 class RowErrorSchema(ma.Schema):
@@ -79,7 +87,9 @@ class ImportReportSchema(ma.Schema):
 
 
 class StatsQueryArgsSchema(IncidentQueryArgsSchema):
-    group_by = Enum(GROUPS, required=True, metadata={"description": "What to group incidents by."})
+    group_by = Enum(
+        GROUPS, required=True, metadata={"description": "What to group incidents by.", "example": "country"}
+    )
 
     class Meta:
         exclude = ("sort",)

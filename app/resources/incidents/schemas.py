@@ -36,6 +36,22 @@ class IncidentPatchSchema(IncidentSchema):
         super().__init__(partial=True, **kwargs)
 
 
+class AsnParameter(Str):
+    """An AS number as a query string writes it, `24499` or `AS24499`: documented as the text it
+    is (a client or Swagger UI would refuse `AS24499` for an integer), parsed by the document's
+    own `Asn` field into the number."""
+
+    PATTERN = r"^([Aa][Ss])?[0-9]{1,10}$"
+    _asn = Asn()
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": self.PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        return self._asn.deserialize(super()._deserialize(value, attr, data, **kwargs))
+
+
 class IncidentQueryArgsSchema(QueryArgsSchema):
     """Filters (repeat a parameter to OR its values; different parameters are ANDed) and sort."""
 
@@ -50,7 +66,10 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
     official_justification = F.List(Enum(vocab.JUSTIFICATIONS), metadata=described("Repeatable."))
     acknowledgement_status = F.List(Enum(vocab.ACKNOWLEDGEMENT_STATUSES), metadata=described("Repeatable."))
     litigation_status = F.List(Enum(vocab.LITIGATION_STATUSES), metadata=described("Repeatable."))
-    asn = F.List(Asn(), metadata=described("AS number (`17557` or `AS17557`); repeatable."))
+    asn = F.List(
+        AsnParameter(),
+        metadata=described("AS number, 0–4294967295 (`24499` or `AS24499`); repeatable."),
+    )
     active_from = IsoDate(
         metadata=described("Incidents active on or after this date (ongoing ones are open-ended).")
     )

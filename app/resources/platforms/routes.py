@@ -12,6 +12,7 @@ from flask_smorest import abort
 from app.db import db
 from app.http.api import LOCATION_HEADER, Blueprint
 from app.models import Platform
+from app.resources import examples
 from app.resources.platforms.schemas import SLUG, PlatformSchema
 from app.services import platforms as platform_service
 
@@ -37,7 +38,7 @@ class PlatformsViews(MethodView):
 
     @blp.auth("admin")
     @blp.etag
-    @blp.arguments(PlatformSchema)
+    @blp.arguments(PlatformSchema, example=examples.PLATFORM)
     @blp.response(201, PlatformSchema, headers=LOCATION_HEADER)
     @blp.documents(400, 409, 415)
     def post(self, data: dict[str, Any]):
@@ -56,7 +57,7 @@ class PlatformsViews(MethodView):
         return platform, 201, {"Location": url_for("platforms.PlatformsBySlugViews", slug=platform.slug)}
 
 
-@blp.route("/<string:slug>")
+@blp.route("/<string:slug>", parameters=[examples.PLATFORM_SLUG])
 class PlatformsBySlugViews(MethodView):
     @blp.etag
     @blp.response(200, PlatformSchema)
