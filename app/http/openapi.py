@@ -38,28 +38,30 @@ def operation_id(method: str, path: str) -> str | None:
     None when the path names no resource (a view then gives its id with `@blp.doc`)."""
     segments = [segment for segment in path.removeprefix(API_PREFIX).split("/") if segment]
     action = segments.pop() if segments and segments[-1] in ACTIONS else None
+    named = _nouns(segments)
+    if named is None:
+        return None
+    nouns, item = named
+    verb = action or (ITEM_VERBS if item else COLLECTION_VERBS).get(method)
+    if verb == "create":
+        nouns[-1] = _singular(nouns[-1])
+    return f"{verb}{''.join(nouns)}" if verb else None
+
+
+def _nouns(segments: list[str]) -> tuple[list[str], bool] | None:
+    """The resources a path names, in PascalCase (singular before an id), and whether it ends
+    with an id; None when a segment is no resource name (`incidents.csv`, nothing at all)."""
     nouns: list[str] = []
     item = False
     for segment in segments:
         item = segment.startswith("{")
-        if item:
-            if nouns:
-                nouns[-1] = _singular(nouns[-1])
-        elif re.fullmatch(r"[a-z][a-z-]*", segment):
-            nouns.append("".join(word.capitalize() for word in segment.split("-")))
-        else:
-            return None  # `incidents.csv`, `healthz`: named by their view
-    if not nouns:
-        return None
-    if action:
-        verb = action
-    elif item:
-        verb = ITEM_VERBS.get(method)
-    else:
-        verb = COLLECTION_VERBS.get(method)
-        if method == "post":
+        if item and nouns:
             nouns[-1] = _singular(nouns[-1])
-    return f"{verb}{''.join(nouns)}" if verb else None
+        elif not item:
+            if not re.fullmatch(r"[a-z][a-z-]*", segment):
+                return None
+            nouns.append("".join(word.capitalize() for word in segment.split("-")))
+    return (nouns, item) if nouns else None
 
 
 def _singular(noun: str) -> str:
