@@ -108,7 +108,7 @@ class PageHeaders:
     # Private: flask-smorest's documented override point for the pagination headers' documentation.
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})
-        # A header value is a string: document it as one, holding JSON.
+        # Header values are strings: X-Pagination holds JSON, the others plain text.
         resp_doc["headers"][self.PAGINATION_HEADER_NAME] = {
             "description": "JSON object with the totals: `total`, `total_pages`, `first_page`, "
             "`last_page`, `page`, `previous_page`, `next_page` (with `after`: `total` only).",
