@@ -115,6 +115,13 @@ def enum_component(values: tuple[str, ...]) -> dict[str, Any]:
     return component
 
 
+def make_type_list(types: Any) -> list[str]:
+    """A schema's `type` as a list (it may be a string, a list or absent)."""
+    if types is None:
+        return []
+    return [types] if isinstance(types, str) else list(types)
+
+
 def install_enum_components(spec: APISpec, converter: Any) -> None:
     """Every field whose values are one of vocab.ENUM_NAMES' lists refers to that list's schema
     component (nullable: `anyOf` it and null) instead of repeating the list inline."""
@@ -126,6 +133,13 @@ def install_enum_components(spec: APISpec, converter: Any) -> None:
             return {}
         named = by_values.get(frozenset(value for value in values if value is not None))
         if named is None:
+            if None in values:
+                # Not a list of the contract, but nullable all the same: `anyOf` the values and
+                # null too, which a generator makes one class of (`type: [string, null]` with
+                # null among the values gives three).
+                types = [t for t in make_type_list(ret.pop("type", None)) if t != "null"]
+                values = [value for value in ret.pop("enum") if value is not None]
+                ret["anyOf"] = [{"type": types[0] if types else "string", "enum": values}, {"type": "null"}]
             return {}
         name, ordered = named
         if name not in spec.components.schemas:
