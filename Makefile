@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint openapi bench clean
+.PHONY: run test lint lint-spec openapi bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +23,24 @@ run: $(VENV)/.installed  ## migrate, load the demo if empty, serve on http://127
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
+# The OpenAPI linters, pinned in package.json / package-lock.json (Node.js 20 and npm).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 test: $(VENV)/.installed-dev  ## run the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) lint-spec
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+lint-spec: node_modules/.installed  ## Redocly CLI (recommended) and Spectral (spectral:oas) on openapi/openapi.json: no error, no warning
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint openapi/openapi.json
+	node_modules/.bin/spectral lint --fail-severity=warn openapi/openapi.json
 
 openapi: $(VENV)/.installed  ## regenerate openapi/openapi.json from the live app
 	DATABASE_URL=sqlite:// $(BIN)/flask openapi write --format json openapi/openapi.json
@@ -39,4 +49,4 @@ bench:  ## benchmark against Datasette → bench/RESULTS.md (BENCH_QUICK=1 smoke
 	$(PYTHON) bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) node_modules instance .pytest_cache

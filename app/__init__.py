@@ -60,6 +60,8 @@ def _spec_options() -> dict[str, Any]:
                 "an existing incident need its current `ETag` in `If-Match` (428 without, 412 when stale)."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},
+            # Who answers for the data and the API: the maintainers of this deployment.
+            "contact": {"name": "Shutdown incident tracker maintainers"},
         },
         "servers": [{"url": "/", "description": "This server"}],
     }

@@ -86,3 +86,25 @@ INCIDENT_SORTS = (
     "-updated_at",
     "country",
 )
+
+# Each list above is one named schema in the OpenAPI document (app/http/openapi.py), referenced
+# wherever it is used: a generated client has one enum class per list, named so.
+ENUM_NAMES = {
+    SCOPES: "Scope",
+    SHUTDOWN_TYPES: "ShutdownType",
+    NETWORKS: "Network",
+    STATUSES: "IncidentStatus",
+    ORDERED_BY: "OrderedBy",
+    ACTUAL_CAUSES: "ActualCause",
+    JUSTIFICATIONS: "Justification",
+    TRI_STATE: "TriState",
+    ACKNOWLEDGEMENT_STATUSES: "AcknowledgementStatus",
+    LITIGATION_STATUSES: "LitigationStatus",
+    ACTOR_TYPES: "ActorType",
+    STANCES: "Stance",
+    CHANNELS: "Channel",
+    CASE_STATUSES: "LegalCaseStatus",
+    SOURCE_KINDS: "SourceKind",
+    PLATFORM_KINDS: "PlatformKind",
+    INCIDENT_SORTS: "IncidentSort",
+}

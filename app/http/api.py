@@ -13,6 +13,7 @@ from app.http.auth import RoleAuth, register_security_scheme
 from app.http.etags import EtagDocs, StrictEtags
 from app.http.jsonio import Parser
 from app.http.limits import TOO_MANY_REQUESTS_RESPONSE, RateLimitedPlugin
+from app.http.openapi import ConventionsPlugin, install_enum_components
 from app.http.paging import PageHeaders
 from app.http.problems import ProblemDocs, ProblemHandlers
 
@@ -21,18 +22,23 @@ LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "sche
 
 class Api(ProblemHandlers, EtagDocs, BaseApi):
     """Api whose every error is RFC 9457 problem+json, documented as such, with the bearer
-    scheme and every operation's 429."""
+    scheme, every operation's 429 and the document's conventions (app/http/openapi.py)."""
 
     RESPONSE_EXTRAS = {http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE}
 
     def __init__(self, app: Flask | None = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         spec_kwargs = dict(spec_kwargs or {})
-        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), RateLimitedPlugin()]
+        spec_kwargs["extra_plugins"] = [
+            *spec_kwargs.get("extra_plugins", ()),
+            RateLimitedPlugin(),
+            ConventionsPlugin(),
+        ]
         super().__init__(app, spec_kwargs=spec_kwargs)
 
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         super().init_app(app, spec_kwargs=spec_kwargs)
         register_security_scheme(self.spec)
+        install_enum_components(self.spec, self.ma_plugin.converter)
         self.register_problem_handlers(app)
 
 

@@ -8,7 +8,6 @@ import marshmallow as ma
 import orjson
 from flask import Flask
 from flask.json.provider import JSONProvider
-from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from app.document.build import JSON_OPTIONS
@@ -53,15 +52,15 @@ class Parser(FlaskParser):
     turn a 10,000-deep or 5,000-digit body into a 400 instead of a RecursionError."""
 
     def load_json(self, req: Any, schema: ma.Schema) -> Any:
-        """The JSON body, `missing` without one; a body that is not JSON (or not UTF-8) is a 400."""
-        if not is_json_request(req):
-            return core.missing
+        """The JSON body; a body that is not JSON (or not UTF-8) is a 400, none at all a 422."""
         data = req.get_data(cache=True)
+        if not data or not is_json_request(req):
+            # Every body an operation takes is required (as documented): without one, a PATCH
+            # would change nothing and answer 200. (A body that is not JSON is a 415 by then.)
+            abort(422, messages={"json": {"_body": ["Send the body as a JSON object (application/json)."]}})
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as error:
-            if not data:
-                return core.missing
             # Bytes that are not UTF-8 too: orjson gives them an empty `doc`, which webargs' own
             # loader takes for "no body at all" (a PATCH of them changed nothing and answered 200).
             abort(400, exc=error, messages={"json": ["Invalid JSON body."]})

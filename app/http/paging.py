@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import request
 from flask_smorest import Page
-from flask_smorest.pagination import PaginationParameters
+from flask_smorest.pagination import PaginationMetadataSchema, PaginationParameters
 
 from app.db import db
 
@@ -108,11 +108,12 @@ class PageHeaders:
     # Private: flask-smorest's documented override point for the pagination headers' documentation.
     def _document_pagination_metadata(self, spec, resp_doc):
         resp_doc.setdefault("headers", {})
-        # A header value is a string: document it as one, holding JSON.
+        # Header values are strings: X-Pagination holds JSON, the others plain text.
         resp_doc["headers"][self.PAGINATION_HEADER_NAME] = {
             "description": "JSON object with the totals: `total`, `total_pages`, `first_page`, "
-            "`last_page`, `page`, `previous_page`, `next_page`.",
-            "schema": {"type": "string"},
+            "`last_page`, `page`, `previous_page`, `next_page` (with `after`: `total` only).",
+            # A header whose value is JSON: OpenAPI describes it with `content`, not `schema`.
+            "content": {"application/json": {"schema": PaginationMetadataSchema}},
         }
         resp_doc["headers"]["Link"] = {
             "description": "RFC 8288 links to the `first`, `prev`, `next` and `last` pages, "

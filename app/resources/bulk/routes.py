@@ -79,6 +79,7 @@ class IncidentsCsvViews(MethodView):
         },
     )
     @blp.documents(400)
+    @blp.doc(operationId="exportIncidentsCsv")
     def get(self, args: dict[str, Any]):
         """Export incidents as CSV
 
@@ -161,6 +162,7 @@ class StatsViews(MethodView):
     @blp.arguments(StatsQueryArgsSchema, location="query")
     @blp.response(200, StatsSchema)
     @blp.documents(400)
+    @blp.doc(operationId="getStats")
     def get(self, args: dict[str, Any]):
         """Count incidents by country, year, platform, shutdown type, cause or justification
 

@@ -28,15 +28,17 @@ class ImportArgsSchema(QueryArgsSchema):
         FORMATS,
         required=True,
         metadata={
+            "example": "stop",
             "description": "`native`: the columns of GET /incidents.csv (a row with an `id` updates that "
-            "incident, a row without one creates one). `stop`: Access Now's #KeepItOn STOP sheet."
+            "incident, a row without one creates one). `stop`: Access Now's #KeepItOn STOP sheet.",
         },
     )
     dry_run = F.Boolean(
         load_default=False,
         metadata={
+            "example": True,
             "description": "Report what would be created, updated, left unchanged or rejected, "
-            "and write nothing."
+            "and write nothing.",
         },
     )
     on_error = Enum(
@@ -57,7 +59,10 @@ class ImportFileSchema(ma.Schema):
             "required": "Send the CSV file as multipart/form-data in a field named `file`, "
             "e.g. curl -F file=@incidents.csv."
         },
-        metadata={"description": "The CSV file (UTF-8, comma-separated)."},
+        metadata={
+            "description": "The CSV file (UTF-8, comma-separated), e.g. the repository's "
+            "`examples/stop-sample.csv` with `format=stop`."
+        },
     )
 
 
@@ -86,7 +91,9 @@ class ImportReportSchema(ma.Schema):
 
 
 class StatsQueryArgsSchema(IncidentQueryArgsSchema):
-    group_by = Enum(GROUPS, required=True, metadata={"description": "What to group incidents by."})
+    group_by = Enum(
+        GROUPS, required=True, metadata={"description": "What to group incidents by.", "example": "country"}
+    )
 
     class Meta:
         exclude = ("sort",)

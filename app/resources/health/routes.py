@@ -22,8 +22,13 @@ class HealthSchema(ma.Schema):
 @blp.route("/healthz")
 class HealthzViews(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.documents(400)
+    @blp.doc(operationId="getHealth")
     def get(self):
-        """Report that the process is up"""
+        """Report that the process is up
+
+        For load balancers: 200 while the process serves requests, whatever the database's state.
+        """
         return {"status": "ok"}
 
 
@@ -31,8 +36,14 @@ class HealthzViews(MethodView):
 class ReadyzViews(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, description="Database unreachable or not migrated to the code's revision.")
+    @blp.documents(400)
+    @blp.doc(operationId="getReadiness")
     def get(self):
-        """Report whether the database is reachable and migrated"""
+        """Report whether the database is reachable and migrated
+
+        For orchestrators: 200 with the database backend and its migration when this process can
+        serve, else 503 saying why (unreachable, or `flask --app wsgi db upgrade` not yet run).
+        """
         try:
             current, head = migration_state(db.engine)
         except Exception:  # noqa: BLE001  (any failure to reach the database means not ready)

@@ -16,6 +16,7 @@ from app.http.api import LOCATION_HEADER, Blueprint
 from app.http.etags import etag_for
 from app.http.paging import SelectPage
 from app.models import Incident
+from app.resources import examples
 from app.resources.incidents.schemas import (
     IncidentListArgsSchema,
     IncidentPatchSchema,
@@ -97,7 +98,7 @@ class IncidentsViews(MethodView):
 
     @blp.auth("editor")
     @blp.etag
-    @blp.arguments(IncidentSchema)
+    @blp.arguments(IncidentSchema, example=examples.INCIDENT)
     @blp.response(201, IncidentSchema, headers=LOCATION_HEADER)
     @blp.documents(400, 415)
     def post(self, data: dict[str, Any]):
@@ -111,13 +112,17 @@ class IncidentsViews(MethodView):
         return incident, 201, {"Location": location}
 
 
-@blp.route("/<int:incident_id>")
+@blp.route("/<int:incident_id>", parameters=[examples.INCIDENT_ID])
 class IncidentsByIdViews(MethodView):
     @blp.etag
     @blp.response(200, IncidentSchema)
     @blp.documents(404, 410)
     def get(self, incident_id: int):
-        """Get an incident with its statements, court cases and sources"""
+        """Get an incident
+
+        With its official statements, court cases and sources. The `ETag` header is what a
+        write on it (PUT, PATCH, DELETE, or a child record's) sends back in `If-Match`.
+        """
         values = STORED_ONE.first(db.engine, incident_id=incident_id) if incident_id <= MAX_ID else None
         if values is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
@@ -128,7 +133,7 @@ class IncidentsByIdViews(MethodView):
 
     @blp.auth("editor")
     @blp.etag
-    @blp.arguments(IncidentSchema)
+    @blp.arguments(IncidentSchema, example=examples.INCIDENT_REPLACEMENT)
     @blp.response(200, IncidentSchema)
     @blp.documents(400, 404, 410, 415)
     def put(self, data: dict[str, Any], incident_id: int):
@@ -142,7 +147,7 @@ class IncidentsByIdViews(MethodView):
 
     @blp.auth("editor")
     @blp.etag
-    @blp.arguments(IncidentPatchSchema)
+    @blp.arguments(IncidentPatchSchema, example=examples.INCIDENT_PATCH)
     @blp.response(200, IncidentSchema)
     @blp.documents(400, 404, 410, 415)
     def patch(self, data: dict[str, Any], incident_id: int):
@@ -168,7 +173,7 @@ class IncidentsByIdViews(MethodView):
         db.session.commit()
 
 
-@blp.route("/<int:incident_id>/restore")
+@blp.route("/<int:incident_id>/restore", parameters=[examples.INCIDENT_ID])
 class IncidentRestoreViews(MethodView):
     @blp.auth("admin")
     @blp.response(200, IncidentSchema)
@@ -186,7 +191,7 @@ class IncidentRestoreViews(MethodView):
         return incident
 
 
-@blp.route("/<int:incident_id>/revisions")
+@blp.route("/<int:incident_id>/revisions", parameters=[examples.INCIDENT_ID])
 class IncidentRevisionsViews(MethodView):
     @blp.etag
     @blp.response(200, RevisionSchema(many=True))
@@ -202,7 +207,9 @@ class IncidentRevisionsViews(MethodView):
         return revisions.history(incident_id)
 
 
-@blp.route("/<int:incident_id>/revisions/<int:revision>")
+@blp.route(
+    "/<int:incident_id>/revisions/<int:revision>", parameters=[examples.INCIDENT_ID, examples.REVISION]
+)
 class IncidentRevisionViews(MethodView):
     @blp.response(200, IncidentSchema, headers={"ETag": "ETAG"})
     @blp.documents(304, 404)

@@ -3,7 +3,7 @@ list's query string, and the change history."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -36,6 +36,37 @@ class IncidentPatchSchema(IncidentSchema):
         super().__init__(partial=True, **kwargs)
 
 
+class AsnParameter(Str):
+    """An AS number as a query string writes it, `24499` or `AS24499`: documented as the text it
+    is (a client or Swagger UI would refuse `AS24499` for an integer), parsed by the document's
+    own `Asn` field into the number."""
+
+    PATTERN = r"^([Aa][Ss])?[0-9]{1,10}$"
+    _asn = Asn()
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": self.PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        return self._asn.deserialize(super()._deserialize(value, attr, data, **kwargs))
+
+
+class UtcTimestamp(F.AwareDateTime):
+    """An RFC 3339 timestamp in any offset, read as UTC: PostgreSQL refuses offsets beyond
+    ±15:59 that RFC 3339 allows (`+16:18`), and the moment is the same."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:  # year 1 with a positive offset: before any date
+            raise ma.ValidationError("Not a valid timestamp: out of range.") from error
+
+
 class IncidentQueryArgsSchema(QueryArgsSchema):
     """Filters (repeat a parameter to OR its values; different parameters are ANDed) and sort."""
 
@@ -50,16 +81,17 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
     official_justification = F.List(Enum(vocab.JUSTIFICATIONS), metadata=described("Repeatable."))
     acknowledgement_status = F.List(Enum(vocab.ACKNOWLEDGEMENT_STATUSES), metadata=described("Repeatable."))
     litigation_status = F.List(Enum(vocab.LITIGATION_STATUSES), metadata=described("Repeatable."))
-    asn = F.List(Asn(), metadata=described("AS number (`17557` or `AS17557`); repeatable."))
+    asn = F.List(
+        AsnParameter(),
+        metadata=described("AS number, 0–4294967295 (`24499` or `AS24499`); repeatable."),
+    )
     active_from = IsoDate(
         metadata=described("Incidents active on or after this date (ongoing ones are open-ended).")
     )
     active_to = IsoDate(metadata=described("Incidents active on or before this date."))
     started_from = IsoDate(metadata=described("Incidents that started on or after this date."))
     started_to = IsoDate(metadata=described("Incidents that started on or before this date."))
-    updated_since = F.AwareDateTime(
-        default_timezone=UTC, metadata=described("Incidents changed at or after this RFC 3339 timestamp.")
-    )
+    updated_since = UtcTimestamp(metadata=described("Incidents changed at or after this RFC 3339 timestamp."))
     q = Str(
         validate=[ma.validate.Length(min=1, max=200)],
         metadata=described(

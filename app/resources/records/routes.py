@@ -18,6 +18,7 @@ from app.db import db
 from app.document.fields import MAX_ID
 from app.http.api import LOCATION_HEADER, Blueprint
 from app.http.etags import etag_for
+from app.resources import examples
 from app.resources.incidents.routes import get_incident_or_404
 from app.resources.incidents.schemas import (
     AcknowledgementSchema,
@@ -34,6 +35,12 @@ INCIDENT_ETAG_HEADER = {
     }
 }
 
+WRITE_NOTE = (
+    "Needs the incident's current ETag in `If-Match` (from GET /api/v1/incidents/{incident_id}, "
+    "or the `Incident-ETag` of your last write on it); bumps the incident's revision and answers "
+    "with its new ETag in `Incident-ETag`."
+)
+
 
 @dataclass(frozen=True)
 class ChildRecord:
@@ -43,6 +50,8 @@ class ChildRecord:
     path: str
     collection: str
     schema: type
+    example: dict[str, Any]
+    id_parameter: dict[str, Any]
     singular: str
     plural: str
     id_name: str
@@ -54,8 +63,11 @@ def _child_blueprint(**fields: Any) -> Blueprint:
     blp = Blueprint(child.name, __name__, url_prefix="/api/v1/incidents", description=child.description)
     item_view = type(f"{child.plural}ByIdViews", (_item_views(blp, child),), {})
     collection_view = type(f"{child.plural}Views", (_collection_views(blp, child, item_view.__name__),), {})
-    blp.route(f"/<int:incident_id>/{child.path}")(collection_view)
-    blp.route(f"/<int:incident_id>/{child.path}/<int:{child.id_name}>")(item_view)
+    blp.route(f"/<int:incident_id>/{child.path}", parameters=[examples.INCIDENT_ID])(collection_view)
+    blp.route(
+        f"/<int:incident_id>/{child.path}/<int:{child.id_name}>",
+        parameters=[examples.INCIDENT_ID, child.id_parameter],
+    )(item_view)
     return blp
 
 
@@ -82,7 +94,7 @@ def _commit(incident) -> dict[str, str]:
 def _collection_views(blp: Blueprint, child: ChildRecord, item_endpoint: str) -> type[MethodView]:
     class CollectionViews(MethodView):
         @blp.auth("editor")
-        @blp.arguments(child.schema)
+        @blp.arguments(child.schema, example=child.example)
         @blp.response(201, child.schema, headers={**LOCATION_HEADER, **INCIDENT_ETAG_HEADER})
         @blp.requires_incident_etag
         @blp.documents(400, 404, 410, 415)
@@ -95,14 +107,17 @@ def _collection_views(blp: Blueprint, child: ChildRecord, item_endpoint: str) ->
             )
             return record, 201, headers
 
-    CollectionViews.post.__doc__ = f"Add {child.singular} to an incident"
+    CollectionViews.post.__doc__ = f"""Add {child.singular} to an incident
+
+        {WRITE_NOTE}
+        """
     return CollectionViews
 
 
 def _item_views(blp: Blueprint, child: ChildRecord) -> type[MethodView]:
     class ItemViews(MethodView):
         @blp.auth("editor")
-        @blp.arguments(child.schema)
+        @blp.arguments(child.schema, example=child.example)
         @blp.response(200, child.schema, headers=INCIDENT_ETAG_HEADER)
         @blp.requires_incident_etag
         @blp.documents(400, 404, 410, 415)
@@ -122,8 +137,14 @@ def _item_views(blp: Blueprint, child: ChildRecord) -> type[MethodView]:
             incident_service.remove_child(db.session, incident, child.collection, record, before)
             return None, 204, _commit(incident)
 
-    ItemViews.put.__doc__ = f"Replace {child.singular} of an incident"
-    ItemViews.delete.__doc__ = f"Remove {child.singular} from an incident"
+    ItemViews.put.__doc__ = f"""Replace {child.singular} of an incident
+
+        The whole record: a field left out takes its default. {WRITE_NOTE}
+        """
+    ItemViews.delete.__doc__ = f"""Remove {child.singular} from an incident
+
+        {WRITE_NOTE}
+        """
     return ItemViews
 
 
@@ -132,6 +153,8 @@ acknowledgements_blp = _child_blueprint(
     path="acknowledgements",
     collection="acknowledgements",
     schema=AcknowledgementSchema,
+    example=examples.ACKNOWLEDGEMENT,
+    id_parameter=examples.ACKNOWLEDGEMENT_ID,
     singular="an official statement",
     plural="Acknowledgements",
     id_name="acknowledgement_id",
@@ -143,6 +166,8 @@ legal_cases_blp = _child_blueprint(
     path="legal-cases",
     collection="legal_cases",
     schema=LegalCaseSchema,
+    example=examples.LEGAL_CASE,
+    id_parameter=examples.LEGAL_CASE_ID,
     singular="a court case",
     plural="LegalCases",
     id_name="legal_case_id",
@@ -153,6 +178,8 @@ sources_blp = _child_blueprint(
     path="sources",
     collection="sources",
     schema=SourceSchema,
+    example=examples.SOURCE,
+    id_parameter=examples.SOURCE_ID,
     singular="a source",
     plural="Sources",
     id_name="source_id",

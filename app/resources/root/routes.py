@@ -31,6 +31,8 @@ class RootSchema(ma.Schema):
 @blp.route("/")
 class RootViews(MethodView):
     @blp.response(200, RootSchema)
+    @blp.documents(400)
+    @blp.doc(operationId="getRoot")
     def get(self):
         """Point to the documentation and the API
 
