@@ -55,7 +55,7 @@ def put(client, incident: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return response.get_json()
 
 
-def _import_stop(client, content_bytes: bytes) -> dict[str, Any]:
+def import_stop(client, content_bytes: bytes) -> dict[str, Any]:
     boundary, body = encode_multipart(
         {"file": FileStorage(io.BytesIO(content_bytes), filename="stop.csv", content_type="text/csv")}
     )
@@ -73,7 +73,7 @@ def test_revert_repairs_an_imports_overwrite_of_the_curated_demo(runner, client,
     [demo] = client.get(INCIDENTS).get_json()
     curated = client.get(f"{INCIDENTS}/{demo['id']}/revisions/1").get_json()
 
-    report = _import_stop(client, SAMPLE.read_bytes())
+    report = import_stop(client, SAMPLE.read_bytes())
     assert report["updated"] == 1, report
     overwritten = client.get(f"{INCIDENTS}/{demo['id']}").get_json()
     assert overwritten["revision"] == 2

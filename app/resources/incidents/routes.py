@@ -235,13 +235,13 @@ class IncidentRevertViews(MethodView):
     def post(self, incident_id: int, revision: int):
         """Revert an incident to one of its revisions
 
-        Revision n's content becomes current again, children included, as a new revision
-        whose `changes` show what came back and `revert` (`{"from": the revision replaced,
+        Undo: revision n's content becomes current again, children included, as a new revision
+        (its `changes` show what came back, and `revert`: `{"from": the revision replaced,
         "to": n}`). Statements, court cases and sources of revision n that still exist keep
-        their ids; the others are written anew (new ids). Read-only fields (ids, timestamps,
-        `revision`, the derived ones) are not taken from revision n. Nothing changes when n's
-        content is already current. Requires the incident's current ETag in `If-Match`. A
-        deleted incident is not reverted (409): an admin restores it first.
+        their ids; the others are written anew. Ids, timestamps, `revision` and the derived
+        fields are not taken from revision n. Nothing changes when n's content is current.
+        Requires the incident's current ETag in `If-Match` (GET /api/v1/incidents/1 gives the
+        demo's). A deleted incident is a 409: an admin restores it first.
         """
         incident = find_incident_or_404(incident_id, for_update=True)
         if incident.deleted_at is not None:
