@@ -80,9 +80,12 @@ def test_revert_repairs_an_imports_overwrite_of_the_curated_demo(runner, client,
     assert content(overwritten) != content(curated)
     assert len(overwritten["legal_cases"]) < len(curated["legal_cases"])  # curation lost
 
-    response = revert(client, demo["id"], 1, etag_of(client, demo["id"]))
+    read_etag = etag_of(client, demo["id"])
+    response = revert(client, demo["id"], 1, read_etag)
     assert response.status_code == 200, response.get_json()
     reverted = response.get_json()
+    assert response.headers["ETag"] != read_etag
+    assert revert(client, demo["id"], 2, read_etag).status_code == 412  # a second editor, too late
     assert content(reverted) == content(curated)
     assert reverted["revision"] == 3 and reverted["id"] == demo["id"]
     assert reverted["created_at"] == curated["created_at"]
