@@ -1059,6 +1059,27 @@ def test_stats_by_platform_counts_blocked_services_only(client):
     assert "full-network shutdown" in spec["paths"]["/api/v1/stats"]["get"]["description"]
 
 
+@pytest.mark.slow
+def test_stats_of_the_real_sheet_by_platform_are_blocked_services(client):
+    """Issue 16: on the real sheet, /stats?group_by=platform was led by SMS and voice calls, the
+    flags of full-network shutdowns (Pakistan's election day, 2024-02-08, among them)."""
+    if not REAL_STOP_FILE.exists():
+        pytest.skip(f"{REAL_STOP_FILE} is not here")
+    assert _stop_import(client, REAL_STOP_FILE.read_bytes()).status_code == 200
+    documents = [
+        document for page in range(1, 6) for document in _list(client, f"page={page}&sort=start_date")
+    ]
+    assert len(documents) == json.loads(client.get(f"{LIST}?page_size=1").headers["X-Pagination"])["total"]
+    expected = _expected(documents, "platform")
+    groups = _stats(client, "group_by=platform")
+    assert {group["group"]: {field: group[field] for field in STAT_FIELDS} for group in groups} == expected
+    assert groups[0]["group"] not in ("sms", "voice-calls")
+    named_sms = sum("sms" in document["platforms"] for document in documents)
+    assert expected.get("sms", {}).get("incidents", 0) < named_sms / 10  # measured: 12 of 309
+    election_day = [d for d in documents if (d["country"], d["start_date"]) == ("PK", "2024-02-08")]
+    assert election_day and all(blocked_services(d) == [] for d in election_day)
+
+
 def test_stats_refuses_bad_queries(client):
     for query in ("group_by=telco", "", "group_by=country&sort=-start_date", "group_by=country&contry=PK"):
         response = client.get(f"{STATS}?{query}")

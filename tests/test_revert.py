@@ -14,7 +14,6 @@ from werkzeug.test import encode_multipart
 from app.db import db
 from app.http.jsonio import dumps
 from app.models import IncidentRevision
-from app.services.seed import demo_document
 from tests.conftest import create, etag_of
 
 INCIDENTS = "/api/v1/incidents"
@@ -248,12 +247,3 @@ def test_a_revision_that_todays_rules_refuse_is_a_409(app, client):
     assert "PUT" in body["detail"]
     assert client.get(f"{INCIDENTS}/{incident['id']}").get_json()["title"] == "Second"
     assert len(revisions(client, incident["id"])) == 2
-
-
-def test_the_demo_document_is_what_revision_one_holds(runner, client):
-    """The curated demo's revision 1 is the seed file's content: what a revert brings back."""
-    runner.invoke(args=["demo", "load"])
-    [demo] = client.get(INCIDENTS).get_json()
-    seed = demo_document()
-    first = client.get(f"{INCIDENTS}/{demo['id']}/revisions/1").get_json()
-    assert first["title"] == seed["title"] and len(first["sources"]) == len(seed["sources"])
