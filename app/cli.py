@@ -147,15 +147,22 @@ def db_current() -> None:
 @demo_cli.command("load")
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no incident.")
 def demo_load(if_empty: bool) -> None:
-    """Load the demo incident (the 2024–2025 block of X in Pakistan)."""
+    """Load the demo incident (the 2024–2025 block of X in Pakistan), unless it is there already."""
     from app.services.seed import load_demo
 
     _as_cli()
-    incident = load_demo(only_if_empty=if_empty)
-    if incident is None:
-        click.echo("Database already holds incidents; demo not loaded.")
-    else:
+    outcome, incident = load_demo(only_if_empty=if_empty)
+    if outcome == "not_empty":
+        click.echo("Database already holds incidents; demo not loaded (--if-empty).")
+    elif outcome == "loaded":
         click.echo(f"Demo incident loaded as id {incident.id}.")
+    elif incident.deleted_at is not None:
+        click.echo(
+            f"Demo incident is there already as id {incident.id}, deleted; not loaded again. "
+            f"An admin can restore it: POST /api/v1/incidents/{incident.id}/restore."
+        )
+    else:
+        click.echo(f"Demo incident is there already as id {incident.id}; not loaded again.")
 
 
 IMPORT_SWITCH_INTERVAL = 0.0005  # seconds

@@ -85,6 +85,22 @@ def test_every_kind_of_write_changes_totals_and_stats(app, client, admin_client)
     assert response.status_code == 201, response.get_json()
     assert _pk(client)["acknowledged"] == 1
 
+    # a revert to the first revision (the statement gone again, then the country)
+    response = client.post(
+        f"{LIST}/{second['id']}/revisions/1/revert", headers={"If-Match": etag_of(client, second["id"])}
+    )
+    assert response.status_code == 200, response.get_json()
+    assert _pk(client)["acknowledged"] == 0
+    response = client.post(
+        f"{LIST}/{first['id']}/revisions/1/revert", headers={"If-Match": etag_of(client, first["id"])}
+    )
+    assert response.status_code == 200, response.get_json()
+    assert (_total(client, "country=PK"), _pk(client)["incidents"]) == (2, 2)
+    response = client.post(
+        f"{LIST}/{first['id']}/revisions/2/revert", headers={"If-Match": etag_of(client, first["id"])}
+    )
+    assert (_total(client, "country=PK"), _pk(client)["incidents"]) == (1, 1)
+
     # the bulk import (Core inserts, not the ORM)
     body = client.get(f"{LIST}.csv?country=PK").data.decode()
     header, row = body.splitlines()[:2]

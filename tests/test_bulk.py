@@ -850,11 +850,20 @@ STAT_FIELDS = ("incidents", "ongoing", "incident_days", "acknowledged", "in_cour
 KEYS_OF = {
     "country": lambda incident: [incident["country"]],
     "year": lambda incident: [int(incident["start_date"][:4])],
-    "platform": lambda incident: incident["platforms"],
+    "platform": lambda incident: blocked_services(incident),
     "shutdown_type": lambda incident: incident["shutdown_types"],
     "actual_cause": lambda incident: [incident["actual_cause"]],
     "official_justification": lambda incident: [incident["official_justification"]],
 }
+
+
+def blocked_services(incident: dict[str, Any]) -> list[str]:
+    """The platforms an incident counts for in /stats?group_by=platform: a full-network shutdown
+    (not also service-based) cuts SMS and voice calls by itself, so those are not blocks."""
+    by_the_network = (
+        "full_network" in incident["shutdown_types"] and "service_based" not in incident["shutdown_types"]
+    )
+    return [slug for slug in incident["platforms"] if not (by_the_network and slug in ("sms", "voice-calls"))]
 
 
 def _stats_fixture(client, admin_client) -> dict[str, dict[str, Any]]:
@@ -992,6 +1001,83 @@ def test_stats_figures(client, admin_client):
         }
     ]
     assert _stats(client, "group_by=country&country=BR") == []
+
+
+def test_stats_by_platform_counts_blocked_services_only(client):
+    """SMS and voice flags of a full-network shutdown are kept on the incident, but the
+    shutdown did not block those services: grouped by platform, SMS counts once (the SMS block)."""
+    election = create(
+        client,
+        title="Mobile networks cut on election day",
+        country="PK",
+        shutdown_types=["full_network"],
+        platforms=["sms", "voice-calls"],
+        start_date="2024-02-08",
+        end_date="2024-02-08",
+    )
+    sms_block = create(
+        client,
+        title="Bulk SMS blocked",
+        country="IN",
+        shutdown_types=["service_based"],
+        platforms=["sms"],
+        start_date="2023-05-03",
+        end_date="2023-05-05",
+    )
+    both = create(
+        client,
+        title="Network down in one district, WhatsApp and SMS blocked elsewhere",
+        country="IN",
+        shutdown_types=["full_network", "service_based"],
+        platforms=["whatsapp"],
+        start_date="2023-06-01",
+        end_date="2023-06-01",
+    )
+    by_platform = {group["group"]: group for group in _stats(client, "group_by=platform")}
+    assert set(by_platform) == {"sms", "whatsapp"}
+    assert by_platform["sms"]["incidents"] == 1
+    assert by_platform["sms"]["incident_days"] == sms_block["duration_days"] == 3
+    # the flags stay on the incident, and the platform filter matches the incident's field
+    assert client.get(f"{LIST}/{election['id']}").get_json()["platforms"] == ["sms", "voice-calls"]
+    assert {i["id"] for i in _list(client, "platform=sms")} == {election["id"], sms_block["id"]}
+    assert [
+        (g["group"], g["incidents"]) for g in _stats(client, "group_by=country&platform=voice-calls")
+    ] == [("PK", 1)]
+    # a full-network shutdown that is also service-based: its SMS flag is a block
+    put = client.put(
+        f"{LIST}/{both['id']}",
+        json={**both, "platforms": ["whatsapp", "sms"]},
+        headers={"If-Match": etag_of(client, both["id"])},
+    )
+    assert put.status_code == 200, put.get_json()
+    assert {g["group"]: g["incidents"] for g in _stats(client, "group_by=platform")} == {
+        "sms": 2,
+        "whatsapp": 1,
+    }
+    # documented in the spec, where a user of /stats reads it
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "full-network shutdown" in spec["paths"]["/api/v1/stats"]["get"]["description"]
+
+
+@pytest.mark.slow
+def test_stats_of_the_real_sheet_by_platform_are_blocked_services(client):
+    """Issue 16: on the real sheet, /stats?group_by=platform was led by SMS and voice calls, the
+    flags of full-network shutdowns (Pakistan's election day, 2024-02-08, among them)."""
+    if not REAL_STOP_FILE.exists():
+        pytest.skip(f"{REAL_STOP_FILE} is not here")
+    assert _stop_import(client, REAL_STOP_FILE.read_bytes()).status_code == 200
+    documents = [
+        document for page in range(1, 6) for document in _list(client, f"page={page}&sort=start_date")
+    ]
+    assert len(documents) == json.loads(client.get(f"{LIST}?page_size=1").headers["X-Pagination"])["total"]
+    expected = _expected(documents, "platform")
+    groups = _stats(client, "group_by=platform")
+    assert {group["group"]: {field: group[field] for field in STAT_FIELDS} for group in groups} == expected
+    assert groups[0]["group"] not in ("sms", "voice-calls")
+    named_sms = sum("sms" in document["platforms"] for document in documents)
+    assert expected.get("sms", {}).get("incidents", 0) < named_sms / 10  # measured: 12 of 309
+    election_day = [d for d in documents if (d["country"], d["start_date"]) == ("PK", "2024-02-08")]
+    assert election_day and all(blocked_services(d) == [] for d in election_day)
 
 
 def test_stats_refuses_bad_queries(client):

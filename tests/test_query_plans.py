@@ -6,6 +6,8 @@ sequential scans off to ask "could an index serve this?", which is what matters 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -125,3 +127,27 @@ def test_a_pages_documents_are_read_by_primary_key(app, client, backend):
             ).all()
             plan = "\n".join(str(row[-1]) for row in rows)
             assert "SEARCH incidents USING INTEGER PRIMARY KEY" in plan, plan
+
+
+def test_stats_by_platform_reads_indexes_only(app, client, backend):
+    """Grouped by platform, the blocked-services rule reads an incident's shutdown types through
+    an index (SQLite: by primary key), never a whole table; the incidents come from the stats
+    index on SQLite."""
+    from app.services import stats
+
+    create(client, shutdown_types=["full_network"], platforms=["sms", "voice-calls"])
+    statement = stats.statement("platform", {})
+    with app.app_context(), db.engine.connect() as connection:
+        compiled = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
+        assert "incident_shutdown_types" in compiled
+        if backend == "postgresql":
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+            assert "Seq Scan" not in plan, plan
+            return
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    plan = "\n".join(str(row[-1]) for row in rows)
+    reads = [line for line in plan.splitlines() if line.startswith(("SCAN ", "SEARCH "))]
+    assert all(" USING " in line for line in reads), plan
+    assert "ix_incidents_stats" in plan, plan
+    assert re.search(r"SEARCH incident_shutdown_types\w* USING COVERING INDEX .*\(incident_id=\?", plan), plan

@@ -98,6 +98,12 @@ def test_every_write_keeps_the_stored_copy_current(app, client, admin_client):
     assert response.status_code == 200, response.get_json()
     assert_stored_copies_current(app)
 
+    # a revert to the first revision (title, area and children as created)
+    response = client.post(f"{LIST}/{first}/revisions/1/revert", headers={"If-Match": etag_of(client, first)})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["title"] == made[0]["title"]
+    assert_stored_copies_current(app)
+
     # a native import that updates one incident and creates another
     exported = _table(_export(client).data)
     header = exported[0]

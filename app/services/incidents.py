@@ -262,18 +262,21 @@ def _child_for(model: type, item: dict[str, Any], existing: dict[int, Any], spar
     return child
 
 
-def _sync_children(incident: Incident, name: str, items: list[dict[str, Any]]) -> None:
+def _sync_children(
+    incident: Incident, name: str, items: list[dict[str, Any]], *, reuse_identical: bool = True
+) -> None:
     """Replace a child list: items with an `id` of this incident are updated, others added.
 
     An item without an `id` that equals an existing record field for field keeps that record
     (and its id), so sending the same list twice — a re-import, a PUT of a GET body without
-    ids — changes nothing.
+    ids — changes nothing. A revert turns that off: it names the records to keep, and a new
+    one must come after them.
     """
     collection = getattr(incident, name)
     existing = {child.id: child for child in collection}
     _refuse_foreign_ids(name, items, existing)
     claimed = {item["id"] for item in items if item.get("id") is not None}
-    spare = [child for child in collection if child.id not in claimed]
+    spare = [child for child in collection if child.id not in claimed] if reuse_identical else []
     keep = [_child_for(CHILD_MODELS[name], item, existing, spare) for item in items]
     # Existing records in id order, new ones after them (they get the next ids): the GET order.
     keep.sort(key=lambda child: (child.id is None, child.id or 0))
@@ -308,7 +311,9 @@ def _check_patch(incident: Incident, data: dict[str, Any]) -> None:
         raise RuleError(errors)
 
 
-def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = False) -> None:
+def apply_document(
+    incident: Incident, data: dict[str, Any], *, partial: bool = False, reuse_identical: bool = True
+) -> None:
     """Write loaded, validated fields onto an incident (all of them, or only those given)."""
     if partial:
         _check_patch(incident, data)
@@ -320,7 +325,7 @@ def apply_document(incident: Incident, data: dict[str, Any], *, partial: bool = 
     _sync_value_lists(incident, data)
     for name in CHILD_MODELS:
         if name in data:
-            _sync_children(incident, name, data[name])
+            _sync_children(incident, name, data[name], reuse_identical=reuse_identical)
     incident.refresh_derived()
 
 
@@ -334,6 +339,38 @@ def create_incident(session: Session, data: dict[str, Any]) -> Incident:
     session.add(incident)
     revisions.record(session, incident, "create")
     return incident
+
+
+def replace(
+    session: Session,
+    incident: Incident,
+    data: dict[str, Any],
+    before: dict[str, Any],
+    *,
+    partial: bool = False,
+    reverts: int | None = None,
+) -> bool:
+    """The write of PUT, PATCH and a revert: the document's fields onto the incident, and one
+    more revision when its document changed (a write that changes nothing keeps the revision).
+    `before` is its document as read; `reverts`, the number of the revision whose content this
+    is (noted in the new revision's changes as `revert`). Returns whether anything changed."""
+    apply_document(incident, data, partial=partial, reuse_identical=reverts is None)
+    if revisions.snapshot(incident) == before:
+        return False
+    note = None if reverts is None else {"revert": {"from": incident.revision, "to": reverts}}
+    revisions.record(session, incident, "update", before, note=note)
+    return True
+
+
+def revert(
+    session: Session, incident: Incident, revision: models.IncidentRevision, before: dict[str, Any]
+) -> bool:
+    """Make a revision's content current again, children included, as a new revision (none when
+    it is current already). Raises revisions.NotRevertible when today's definition of the
+    document refuses that content."""
+    child_ids = {name: {child.id for child in getattr(incident, name)} for name in CHILD_MODELS}
+    data = revisions.revert_input(revision.document, child_ids)
+    return replace(session, incident, data, before, reverts=revision.revision)
 
 
 # --------------------------------------------------------------------------- child records

@@ -1,15 +1,18 @@
 """Revision history: every create, update, delete and restore writes one revision, in the same
-transaction, from a session hook — so no write path (API, import, CLI) can skip it."""
+transaction, from a session hook — so no write path (API, import, CLI) can skip it. A revert
+is an update whose content is an earlier revision's (`revert_input`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.document.build import incident_document
+from app.document.schema import IncidentSchema
 from app.fast.stored import store, stored_values
 from app.models import Incident, IncidentRevision
 from app.models.revision import diff
@@ -25,6 +28,7 @@ def install() -> None:
 
 def _forget_pending(session: Session, _transaction: Any) -> None:
     session.info.pop("revisions", None)
+    session.info.pop("revision_notes", None)
     session.info.pop("data_changed", None)
 
 
@@ -39,11 +43,21 @@ def snapshot(incident: Incident) -> dict[str, Any]:
     return incident_document(incident)
 
 
-def record(session: Session, incident: Incident, action: str, before: dict[str, Any] | None = None) -> None:
+def record(
+    session: Session,
+    incident: Incident,
+    action: str,
+    before: dict[str, Any] | None = None,
+    *,
+    note: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Count a change: one more revision (once per transaction), written at commit.
 
-    `before` is the document as it was; when None, the latest stored revision is used.
+    `before` is the document as it was; when None, the latest stored revision is used. `note`:
+    entries added to the revision's `changes` beside the fields' (a revert's `revert`).
     """
+    if note:
+        session.info.setdefault("revision_notes", {}).setdefault(incident, {}).update(note)
     now = utcnow()
     incident.updated_at = now
     pending = session.info.setdefault("revisions", {})
@@ -65,6 +79,7 @@ def set_actor(session: Session, actor: str) -> None:
 
 def _write_revisions(session: Session) -> None:
     pending: dict[Incident, tuple[str, dict | None]] = session.info.pop("revisions", {})
+    notes: dict[Incident, dict[str, Any]] = session.info.pop("revision_notes", {})
     changed = session.info.pop("data_changed", False)
     if not pending:
         if changed:
@@ -82,6 +97,7 @@ def _write_revisions(session: Session) -> None:
         changes = {} if action == "create" else diff(before, document)  # see IncidentRevision
         if action in ("delete", "restore"):
             changes["deleted"] = {"from": action == "restore", "to": action == "delete"}
+        changes.update(notes.get(incident, {}))
         session.add(
             IncidentRevision(
                 incident_id=incident.id,
@@ -123,3 +139,48 @@ def latest(session: Session, incident_id: int) -> IncidentRevision | None:
         .order_by(IncidentRevision.revision.desc())
         .limit(1)
     )
+
+
+# --------------------------------------------------------------------------- revert
+
+
+class NotRevertible(Exception):
+    """A revision whose content today's definition of the document refuses (a platform slug
+    since renamed, a rule added since); `messages` is keyed by field."""
+
+    def __init__(self, messages: dict[str, Any]):
+        super().__init__(messages)
+        self.messages = messages
+
+
+def revert_input(stored: dict[str, Any], current_child_ids: dict[str, set[int]]) -> dict[str, Any]:
+    """The document to write so that an incident holds a stored revision's content again.
+
+    Every field the document takes as input comes along (so a field added to the definition
+    needs nothing here; one the stored document lacks gets its default). Child records are
+    given in the revision's order: those that still exist keep their ids (and are updated) for
+    as long as that keeps the order, the others are written anew — a record's place is its id,
+    so a record after a new one must be new too.
+    """
+    schema = IncidentSchema()
+    document = {name: stored[name] for name, field in schema.load_fields.items() if name in stored}
+    for name, ids in current_child_ids.items():
+        document[name] = _in_revision_order(document.get(name) or [], ids)
+    try:
+        return schema.load(document)
+    except ma.ValidationError as error:
+        raise NotRevertible(error.normalized_messages()) from error
+
+
+def _in_revision_order(items: list[dict[str, Any]], existing: set[int]) -> list[dict[str, Any]]:
+    """Child items with the ids to keep: existing ones in increasing order, up to the first that
+    must be written anew; none after it."""
+    kept: list[dict[str, Any]] = []
+    last = 0
+    for position, item in enumerate(items):
+        child_id = item.get("id")
+        if child_id not in existing or child_id <= last:
+            return kept + [{**rest, "id": None} for rest in items[position:]]
+        kept.append(item)
+        last = child_id
+    return kept

@@ -167,6 +167,11 @@ class StatsViews(MethodView):
         """Count incidents by country, year, platform, shutdown type, cause or justification
 
         Same filters as the list. An incident naming two platforms counts in both groups.
+        `group_by=platform` answers "which services were blocked": a full-network shutdown
+        (one that is not also service-based) cuts SMS and voice calls by itself, so its `sms`
+        and `voice-calls` flags, kept on the incident, are not counted as blocks there. The
+        filters match the incident's fields as they are (`platform=sms` selects every incident
+        that names SMS), as on the list.
         """
         # One grouped query over every matching incident: cached until the data changes.
         key = aggregates.args_key("stats", args)

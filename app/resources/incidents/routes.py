@@ -1,4 +1,4 @@
-"""Incident endpoints: list, create, read, replace, patch, delete, restore, history."""
+"""Incident endpoints: list, create, read, replace, patch, delete, restore, history, revert."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.fast.stored import is_current, stored_documents, stored_row
 from app.http.api import LOCATION_HEADER, Blueprint
 from app.http.etags import etag_for
 from app.http.paging import SelectPage
-from app.models import Incident
+from app.models import Incident, IncidentRevision
 from app.resources import examples
 from app.resources.incidents.schemas import (
     IncidentListArgsSchema,
@@ -73,9 +73,7 @@ def load_for_write(incident_id: int) -> tuple[Incident, dict[str, Any]]:
 
 def _replace(incident_id: int, data: dict[str, Any], *, partial: bool) -> Incident:
     incident, before = load_for_write(incident_id)
-    incident_service.apply_document(incident, data, partial=partial)
-    if IncidentSchema().dump(incident) != before:
-        revisions.record(db.session, incident, "update", before)
+    incident_service.replace(db.session, incident, data, before, partial=partial)
     db.session.commit()
     return incident
 
@@ -220,10 +218,59 @@ class IncidentRevisionViews(MethodView):
         its ETag never does either.
         """
         find_incident_or_404(incident_id)
-        stored = revisions.at_revision(db.session, incident_id, revision) if revision <= MAX_ID else None
-        if stored is None:
-            abort(404, message=f"Incident {incident_id} has no revision {revision}.")
+        stored = _revision_or_404(incident_id, revision)
         # Served as stored, not re-dumped: the schema may have changed since.
         response = current_app.json.response(stored.document)
         response.set_etag(etag_for(stored.document))
         return response.make_conditional(request)
+
+
+@blp.route(
+    "/<int:incident_id>/revisions/<int:revision>/revert",
+    parameters=[examples.INCIDENT_ID, examples.REVISION],
+)
+class IncidentRevertViews(MethodView):
+    @blp.auth("editor")
+    @blp.etag
+    @blp.response(200, IncidentSchema)
+    @blp.requires_incident_etag
+    @blp.documents(404, 409)
+    def post(self, incident_id: int, revision: int):
+        """Revert an incident to one of its revisions
+
+        Undo: revision n's content becomes current again, children included, as a new revision
+        (its `changes` show what came back, and `revert`: `{"from": the revision replaced,
+        "to": n}`). Statements, court cases and sources of revision n that still exist keep
+        their ids; the others are written anew. Ids, timestamps, `revision` and the derived
+        fields are not taken from revision n. Nothing changes when n's content is current.
+        Requires the incident's current ETag in `If-Match` (GET /api/v1/incidents/1 gives the
+        demo's). A deleted incident is a 409: an admin restores it first.
+        """
+        incident = find_incident_or_404(incident_id, for_update=True)
+        if incident.deleted_at is not None:
+            abort(
+                409,
+                message=f"Incident {incident_id} is deleted: an admin restores it first "
+                f"(POST /api/v1/incidents/{incident_id}/restore), then it can be reverted.",
+            )
+        stored = _revision_or_404(incident_id, revision)
+        before = IncidentSchema().dump(incident)
+        blp.check_incident_etag(before)
+        try:
+            incident_service.revert(db.session, incident, stored, before)
+        except revisions.NotRevertible as error:
+            abort(
+                409,
+                message=f"Revision {revision} cannot be made current: today's rules refuse "
+                "its content (see `errors`); edit the incident with PUT instead.",
+                errors={"revision": error.messages},
+            )
+        db.session.commit()
+        return incident
+
+
+def _revision_or_404(incident_id: int, revision: int) -> IncidentRevision:
+    stored = revisions.at_revision(db.session, incident_id, revision) if revision <= MAX_ID else None
+    if stored is None:
+        abort(404, message=f"Incident {incident_id} has no revision {revision}.")
+    return stored

@@ -156,6 +156,8 @@ class RevisionSchema(Schema):
         values=F.Dict(),
         metadata=described(
             'Changed fields: `{"field": {"from": old, "to": new}}`; on create, every field '
-            "with `from` null; delete and restore also show `deleted`."
+            "with `from` null; delete and restore also show `deleted`; a revert (an `update`) "
+            'also shows `revert`: `{"from": the revision it replaced, "to": the revision whose '
+            "content it made current}`."
         ),
     )
