@@ -30,6 +30,10 @@ class Config:
     # How long a SQLite connection waits for a writer's lock before failing (ms).
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # One line per request on standard output, secrets in URLs redacted (app/http/accesslog.py).
+    ACCESS_LOG = os.environ.get("ACCESS_LOG", "true").lower() not in ("0", "false", "no")
+    # Request targets (path and query) longer than this many bytes get 414 (problem+json).
+    MAX_URL_LENGTH = _int("MAX_URL_LENGTH", 16384)
     # List totals and statistics cached per worker until the data changes (app/services/aggregates.py):
     # at most this many results, each for at most this many seconds (0: no cache).
     AGGREGATE_CACHE_SIZE = _int("AGGREGATE_CACHE_SIZE", 1024)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as BaseBlueprint
 
 from app.http.auth import RoleAuth, register_security_scheme
 from app.http.etags import EtagDocs, StrictEtags
+from app.http.guards import URI_TOO_LONG_RESPONSE, LongUrlPlugin
 from app.http.jsonio import Parser
 from app.http.limits import TOO_MANY_REQUESTS_RESPONSE, RateLimitedPlugin
 from app.http.paging import PageHeaders
@@ -21,13 +22,20 @@ LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "sche
 
 class Api(ProblemHandlers, EtagDocs, BaseApi):
     """Api whose every error is RFC 9457 problem+json, documented as such, with the bearer
-    scheme and every operation's 429."""
+    scheme and every operation's 414 and 429."""
 
-    RESPONSE_EXTRAS = {http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE}
+    RESPONSE_EXTRAS = {
+        http.HTTPStatus.REQUEST_URI_TOO_LONG: URI_TOO_LONG_RESPONSE,
+        http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE,
+    }
 
     def __init__(self, app: Flask | None = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         spec_kwargs = dict(spec_kwargs or {})
-        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), RateLimitedPlugin()]
+        spec_kwargs["extra_plugins"] = [
+            *spec_kwargs.get("extra_plugins", ()),
+            LongUrlPlugin(),
+            RateLimitedPlugin(),
+        ]
         super().__init__(app, spec_kwargs=spec_kwargs)
 
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
