@@ -259,10 +259,10 @@ def main() -> None:
                     finally:
                         stop(process, out)
             gunicorn, granian = (statistics.median(figures[k]) for k in ("gunicorn", "granian"))
+            runs = {kind: ", ".join(f"{value:.0f}" for value in values) for kind, values in figures.items()}
             print(
-                f"  {label:14} gunicorn {gunicorn:6.0f} ({', '.join(f'{v:.0f}' for v in figures['gunicorn'])})"
-                f"   granian {granian:6.0f} ({', '.join(f'{v:.0f}' for v in figures['granian'])})"
-                f"   ratio {gunicorn / granian:.1f}×"
+                f"  {label:14} gunicorn {gunicorn:6.0f} ({runs['gunicorn']})"
+                f"   granian {granian:6.0f} ({runs['granian']})   ratio {gunicorn / granian:.1f}×"
             )
 
 

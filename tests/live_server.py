@@ -283,8 +283,8 @@ class LiveServer:
         """Stop the server: SIGKILL to the group, like kill().
 
         No request is in flight when a test stops its server, and a graceful stop costs time
-        per server, which adds up over a test run. Nothing is lost: logs are unbuffered, and every database write
-        the tests look at was committed (and acknowledged) before.
+        per server, which adds up over a test run. Nothing is lost: logs are unbuffered, and
+        every database write the tests look at was committed (and acknowledged) before.
         """
         self.kill()
 

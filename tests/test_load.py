@@ -1,4 +1,5 @@
-"""A bounded loopback load against the real server (serve.py: granian, the production settings), on PostgreSQL and SQLite.
+"""A bounded loopback load against the real server (serve.py: granian, production settings), on
+PostgreSQL and SQLite.
 
 32 clients, each a thread with its own keep-alive connection, share a fixed budget of requests
 (and a time cap): lists, single incidents, searches, statistics and CSV exports, mixed with

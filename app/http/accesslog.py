@@ -3,7 +3,8 @@
 A WSGI middleware (not the server's log, which prints URLs as they came) writes, once the
 response's last byte is sent (a streamed export included) or the client went away:
 
-    127.0.0.1 - - [03/Dec/2026:17:02:37 +0000] "GET /api/v1/incidents?country=PK HTTP/1.1" 200 5123 "-" "curl/8.5.0" 2.113
+    127.0.0.1 - - [03/Dec/2026:17:02:37 +0000] "GET /api/v1/incidents?country=PK HTTP/1.1" 200 5123
+    "-" "curl/8.5.0" 2.113   (one line)
 
 (client address, time, request line, status, body bytes sent, Referer, User-Agent, milliseconds)
 on the `app.access` logger, to standard output. In the request line and the Referer, the value
