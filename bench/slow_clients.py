@@ -16,8 +16,9 @@ were answered, and their median / p95 / max latency.
 
 CPU per request: the server's processes' user + system CPU (from /proc) over REQUESTS requests
 on 4 keep-alive connections after a warm-up, divided by the count: for the trivial Flask
-endpoint (bench/trivial_app.py, no access log on either server) and for our app's `/healthz`
-(which runs every hook of the app; with each server's access log as deployed).
+endpoint (bench/trivial_app.py, no access log on either server), for our app's `/healthz`
+(which runs every hook of the app) and for a single incident (the demo's, on SQLite), both with
+each server's access log as deployed (gunicorn's; the app's own under granian).
 
 Standard library only besides the servers. The figures are in bench/README.md.
 """
@@ -208,16 +209,17 @@ def cpu_per_request(pgid: int, port: int, path: str, requests: int, concurrency:
 
 
 def app_environment(directory: Path) -> dict[str, str]:
-    """Our app on a fresh, migrated SQLite database, rate limits out of the way."""
+    """Our app on a fresh, migrated SQLite database with the demo incident, rate limits out of the way."""
     url = f"sqlite:///{directory / 'bench.db'}"
     env = {"DATABASE_URL": url, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=REPO,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+    for command in (["db", "upgrade"], ["demo", "load"]):
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", *command],
+            cwd=REPO,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
     return env
 
 
@@ -227,13 +229,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=2, help="CPU measurements per server, alternated")
+    parser.add_argument("--no-probe", action="store_true", help="only the CPU per request")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         app_env = app_environment(directory)
         log = directory / "server.log"
-        print(f"slow-client probe: {options.sockets} sockets, {options.seconds:.0f} s, trivial endpoint")
-        for kind in ("gunicorn", "granian"):
+        if not options.no_probe:
+            print(f"slow-client probe: {options.sockets} sockets, {options.seconds:.0f} s, trivial endpoint")
+        for kind in () if options.no_probe else ("gunicorn", "granian"):
             process, port, out = start(kind, "trivial_app:app", BENCH_DIR, {}, False, log)
             try:
                 result = slow_probe(port, options.sockets, options.seconds)
@@ -248,6 +252,7 @@ def main() -> None:
         cases = [
             ("trivial /ping", "trivial_app:app", BENCH_DIR, {}, False, "/ping"),
             ("our /healthz", "wsgi:app", REPO, app_env, True, "/healthz"),
+            ("our incident", "wsgi:app", REPO, app_env, True, "/api/v1/incidents/1"),
         ]
         for label, target, cwd, env, access_log, path in cases:
             figures: dict[str, list[float]] = {"gunicorn": [], "granian": []}

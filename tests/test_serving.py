@@ -395,3 +395,49 @@ def test_a_long_export_streams_through_a_graceful_reload(live_database, live_ser
     new_workers = set(server.worker_pids())
     assert len(new_workers) == 2 and not new_workers & old_workers
     assert get(server.port, "/healthz")[0] == 200
+
+
+# --------------------------------------------------------------------------- redaction, in process
+
+
+@pytest.mark.parametrize(
+    ("query", "logged"),
+    [
+        ("api_key=abc&country=PK", "api_key=[REDACTED]&country=PK"),
+        ("Access_Token=abc&key=1&apikey=2", "Access_Token=[REDACTED]&key=[REDACTED]&apikey=[REDACTED]"),
+        (
+            "password=a%20b&client_secret=x&sessionid=y",
+            "password=[REDACTED]&client_secret=[REDACTED]&sessionid=[REDACTED]",
+        ),
+        (
+            "X-Amz-Signature=abc&sig=def&jwt=ghi&auth=jkl",
+            "X-Amz-Signature=[REDACTED]&sig=[REDACTED]&jwt=[REDACTED]&auth=[REDACTED]",
+        ),
+        ("q=sit_Abc-1234_s3cr3tValue-x&page=2", "q=[REDACTED]&page=2"),
+        ("q=sit%5FAbc-1234%5Fs3cr3t", "q=[REDACTED]"),
+        ("country=PK&country=IN&q=protest", "country=PK&country=IN&q=protest"),
+        ("flag&token", "flag&token"),  # no value, nothing to hide
+        ("", ""),
+    ],
+)
+def test_secrets_in_a_query_are_redacted_whatever_the_parameter_is_called(query, logged):
+    from app.http.accesslog import redact_query
+
+    assert redact_query(query) == logged
+
+
+def test_a_key_anywhere_in_the_url_is_redacted_and_its_public_prefix_kept():
+    from app.http.accesslog import redact_url
+
+    assert redact_url("/api/v1/x/sit_Abc-1234_s3cr3t?p=1") == "/api/v1/x/sit_Abc-1234_[REDACTED]?p=1"
+    assert redact_url("/a?sit_Abc-1234_s3cr3t=1") == "/a?sit_Abc-1234_[REDACTED]=1"
+
+
+def test_a_long_url_is_a_414_problem_in_process(anon_client):
+    response = anon_client.get("/api/v1/incidents?" + "&".join(["country=PK"] * 1500))
+    assert response.status_code == 414
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.get_json()["title"] == "Request-URI Too Long"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    ok = anon_client.get("/api/v1/incidents?" + "&".join(["country=PK"] * 1400))
+    assert ok.status_code == 200
