@@ -59,6 +59,11 @@ def rate_limit_problem(environ: dict[str, str], workers: int) -> str | None:
 
 def command(environ: dict[str, str], target: str = DEFAULT_APP, extra: list[str] | None = None) -> list[str]:
     """granian's command line for these settings (raises SystemExit on a setting it refuses)."""
+    extra = extra or []
+    if any(option.split("=")[0] in ("--workers", "--blocking-threads") for option in extra):
+        raise SystemExit(
+            "serve.py: set WEB_CONCURRENCY and WEB_THREADS instead of --workers/--blocking-threads."
+        )
     workers = _int(environ, "WEB_CONCURRENCY", 1)
     problem = rate_limit_problem(environ, workers)
     if problem:
@@ -89,7 +94,7 @@ def command(environ: dict[str, str], target: str = DEFAULT_APP, extra: list[str]
         "--respawn-failed-workers",
         # The access log is the app's own (app/http/accesslog.py): it hides secrets in URLs.
         "--no-access-log",
-        *(extra or []),
+        *extra,
         target,
     ]
 

@@ -241,6 +241,13 @@ def test_serve_builds_granian_options_from_the_settings():
     for bad in ({"BIND": "localhost"}, {"WEB_THREADS": "0"}, {"WEB_CONCURRENCY": "two"}):
         with pytest.raises(SystemExit):
             serve.command(bad)
+    with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):  # the check above cannot be bypassed
+        serve.command({}, extra=["--workers", "4"])
+    assert serve.command({}, extra=["--respawn-interval", "1"])[-3:] == [
+        "--respawn-interval",
+        "1",
+        "wsgi:app",
+    ]
 
 
 # --------------------------------------------------------------------------- access log
