@@ -448,3 +448,17 @@ def test_a_long_url_is_a_414_problem_in_process(anon_client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     ok = anon_client.get("/api/v1/incidents?" + "&".join(["country=PK"] * 1400))
     assert ok.status_code == 200
+
+
+def test_an_unhandled_error_is_logged_without_the_key_in_its_path(app, anon_client, caplog):
+    import logging
+
+    @app.get("/boom/<path:rest>")
+    def boom(rest):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="app.http.problems"):
+        response = anon_client.get("/boom/sit_Abc-1234_s3cr3tValue")
+    assert response.status_code == 500
+    assert "unhandled error on GET /boom/sit_Abc-1234_[REDACTED]" in caplog.text
+    assert "s3cr3tValue" not in caplog.text
