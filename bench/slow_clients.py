@@ -18,7 +18,8 @@ CPU per request: the server's processes' user + system CPU (from /proc) over REQ
 on 4 keep-alive connections after a warm-up, divided by the count: for the trivial Flask
 endpoint (bench/trivial_app.py, no access log on either server), for our app's `/healthz`
 (which runs every hook of the app) and for a single incident (the demo's, on SQLite), both with
-each server's access log as deployed (gunicorn's; the app's own under granian).
+each server's access log as deployed (gunicorn's; the app's own under granian); then the
+median latency of 300 requests sent one at a time.
 
 Standard library only besides the servers. The figures are in bench/README.md.
 """
@@ -208,6 +209,19 @@ def cpu_per_request(pgid: int, port: int, path: str, requests: int, concurrency:
     return 1e6 * (group_cpu_seconds(pgid) - before) / requests
 
 
+def latency_ms(port: int, path: str, requests: int = 300) -> float:
+    """Median latency one request at a time on one keep-alive connection (after 50 warm-ups)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    timings = []
+    for _ in range(requests + 50):
+        started = time.perf_counter()
+        connection.request("GET", path)
+        connection.getresponse().read()
+        timings.append(time.perf_counter() - started)
+    connection.close()
+    return 1000 * statistics.median(timings[50:])
+
+
 def app_environment(directory: Path) -> dict[str, str]:
     """Our app on a fresh, migrated SQLite database with the demo incident, rate limits out of the way."""
     url = f"sqlite:///{directory / 'bench.db'}"
@@ -256,11 +270,13 @@ def main() -> None:
         ]
         for label, target, cwd, env, access_log, path in cases:
             figures: dict[str, list[float]] = {"gunicorn": [], "granian": []}
+            latencies: dict[str, list[float]] = {"gunicorn": [], "granian": []}
             for _ in range(options.rounds):
                 for kind in figures:
                     process, port, out = start(kind, target, cwd, env, access_log, log)
                     try:
                         figures[kind].append(cpu_per_request(process.pid, port, path, options.requests))
+                        latencies[kind].append(latency_ms(port, path))
                     finally:
                         stop(process, out)
             gunicorn, granian = (statistics.median(figures[k]) for k in ("gunicorn", "granian"))
@@ -268,6 +284,10 @@ def main() -> None:
             print(
                 f"  {label:14} gunicorn {gunicorn:6.0f} ({runs['gunicorn']})"
                 f"   granian {granian:6.0f} ({runs['granian']})   ratio {gunicorn / granian:.1f}×"
+            )
+            one = {kind: statistics.median(values) for kind, values in latencies.items()}
+            print(
+                f"  {'':14} one at a time: gunicorn {one['gunicorn']:.3f} ms, granian {one['granian']:.3f} ms"
             )
 
 
