@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 run: $(VENV)/.installed  ## migrate, load the demo if empty, serve on http://127.0.0.1:8000
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
-	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	$(BIN)/python serve.py
 
 # The OpenAPI linters, pinned in package.json / package-lock.json (Node.js 20 and npm).
 node_modules/.installed: package.json package-lock.json

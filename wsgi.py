@@ -1,4 +1,4 @@
-"""WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi …`."""
+"""WSGI entry point: `python serve.py` (granian, `wsgi:app`), `flask --app wsgi …`."""
 
 from app import create_app
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from app.config import Config, normalize_database_url
 from app.db import db
-from app.http import guards, limits, proxies, transactions
+from app.http import accesslog, guards, limits, proxies, transactions
 from app.http.api import Api
 from app.http.jsonio import init_json
 
@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import cli
 
     cli.init_app(app)
+    accesslog.init_app(app)
     return app
 
 

@@ -40,6 +40,10 @@ class Config:
     # trusted (app/http/proxies.py): 1 behind one nginx, Caddy or load balancer; 0 (default)
     # when clients connect directly, so that no client can choose its address by a header.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0, minimum=0)
+    # One line per request on standard output, secrets in URLs redacted (app/http/accesslog.py).
+    ACCESS_LOG = os.environ.get("ACCESS_LOG", "true").lower() not in ("0", "false", "no")
+    # Request targets (path and query) longer than this many bytes get 414 (problem+json).
+    MAX_URL_LENGTH = _int("MAX_URL_LENGTH", 16384)
     # List totals and statistics cached per worker until the data changes (app/services/aggregates.py):
     # at most this many results, each for at most this many seconds (0: no cache).
     AGGREGATE_CACHE_SIZE = _int("AGGREGATE_CACHE_SIZE", 1024)

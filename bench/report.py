@@ -349,7 +349,7 @@ def _machine(results: dict[str, Any]) -> list[str]:
         f"| Datasette | {v.get('datasette')} |",
         f"| Flask / SQLAlchemy / flask-smorest | {v.get('Flask')} / {v.get('SQLAlchemy')} / "
         f"{v.get('flask-smorest')} |",
-        f"| gunicorn / psycopg / orjson | {v.get('gunicorn')} / {v.get('psycopg')} / {v.get('orjson')} |",
+        f"| server / psycopg / orjson | {_server(v)} / {v.get('psycopg')} / {v.get('orjson')} |",
         f"| app | {app} |",
         f"| run | sizes {', '.join(_n(s) for s in results['config']['sizes'])}; "
         f"{'QUICK smoke profile' if results['config']['quick'] else 'full profile'}; "
@@ -587,13 +587,21 @@ def _plans(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _server(versions: dict) -> str:
+    """The server of the run: granian since December 2026, gunicorn in older results.json."""
+    if versions.get("granian"):
+        return f"granian {versions['granian']}"
+    return f"gunicorn {versions.get('gunicorn')}"
+
+
 NOTES = [
-    "- Servers on 127.0.0.1, each alone in its process: ours `gunicorn -w 1 -k gthread --threads 4 wsgi:app` "
-    "(SQLite and PostgreSQL); ours as `make run` deploys it (`gunicorn --config gunicorn.conf.py`: "
-    "2 workers, access log on); Datasette `datasette serve db.db --setting suggest_facets off "
-    "--setting sql_time_limit_ms 10000 --setting max_returned_rows 1000` (one process); the trivial "
-    "endpoint (bench/trivial_app.py, same gunicorn flags). Rate limits are raised out of the way "
-    "(one client address sends thousands of requests).",
+    "- Servers on 127.0.0.1, each alone in its process: ours `WEB_CONCURRENCY=1 WEB_THREADS=4 python "
+    "serve.py` (granian, WSGI; SQLite and PostgreSQL; the app's access log on); ours as `make run` "
+    "deploys it (`python serve.py`: one worker, 8 threads); Datasette `datasette serve db.db --setting "
+    "suggest_facets off --setting sql_time_limit_ms 10000 --setting max_returned_rows 1000` (one "
+    "process); the trivial endpoint (bench/trivial_app.py, same server settings). Runs before "
+    "December 2026 served ours under gunicorn gthread (see the server line above). Rate limits are "
+    "raised out of the way (one client address sends thousands of requests).",
     "- Load: bench/loadgen.py, keep-alive `http.client` connections in threads, bounded by a request "
     "count AND a duration; throughput with 4 connections, latency (p50/p95) one request at a time. "
     "The client shares the 2 cores with the servers, which costs the fastest server most.",
@@ -677,7 +685,7 @@ def write(results: dict[str, Any], path: Path) -> None:
         "",
         "## Floor",
         "",
-        "Trivial Flask endpoint under the same gunicorn settings (1 gthread worker, 4 threads): median "
+        "Trivial Flask endpoint under the same server settings (1 worker, 4 threads): median "
         f"{_fmt(_get(trivial, 'seq', 'median_ms'), 3)} ms one request at a time, "
         f"{_fmt(_get(trivial, 'conc', 'rps'))} req/s with {concurrency} connections.",
         "",

@@ -2,8 +2,8 @@
 
 Builds bench/.venv (the app's requirements.txt plus bench/requirements.txt: Datasette stays out
 of the app's own environment), generates and loads the data (bench/generate.py; cached in
-bench/.data), serves it four ways on loopback — our app under gunicorn with one gthread worker
-on SQLite and on PostgreSQL, our app as `make run` deploys it (gunicorn.conf.py), Datasette on a
+bench/.data), serves it four ways on loopback — our app under granian (serve.py) with one worker
+on SQLite and on PostgreSQL, our app as `make run` deploys it (serve.py), Datasette on a
 flat copy — plus a trivial Flask endpoint, measures the queries of issue 6 with a bounded
 Python load generator (bench/loadgen.py), times the same SQL run directly (the raw floor), and
 writes bench/results.json and bench/RESULTS.md.

@@ -121,7 +121,7 @@ class Server:
         self.proc = None
 
     def serving_pids(self) -> list[int]:
-        """The processes that answer requests: gunicorn's workers, or the process itself."""
+        """The processes that answer requests: granian's workers, or the process itself."""
         assert self.proc is not None
         try:
             children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
@@ -152,44 +152,29 @@ def app_env(database_url: str) -> dict[str, str]:
     }
 
 
-# Ours and the trivial floor run under the same gunicorn settings: the app's gunicorn.conf.py
-# (its access log included: gunicorn reads that file from the app's directory anyway, and
-# formatting and writing a log line costs about 100 µs a request here), with one worker.
-SAME_GUNICORN = ["--config", str(REPO / "gunicorn.conf.py")]
+# Ours and the trivial floor run under the same server settings: serve.py (granian, WSGI), one
+# worker with four threads; ours with the app's own access log (as deployed), the floor without
+# one (a trivial Flask app has none; granian's is off in serve.py).
+SAME_SERVER = {"BIND": f"{HOST}:{{port}}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "4"}
 
 
 def ours_server(name: str, database_url: str) -> Server:
     return Server(
         name,
-        [
-            _bin("gunicorn"),
-            *SAME_GUNICORN,
-            "-w",
-            "1",
-            "-k",
-            "gthread",
-            "--threads",
-            "4",
-            "-b",
-            f"{HOST}:{{port}}",
-            "--timeout",
-            "600",
-            "wsgi:app",
-        ],
+        [sys.executable, str(REPO / "serve.py"), "wsgi:app"],
         REPO,
-        app_env(database_url),
+        {**app_env(database_url), **SAME_SERVER},
         "/healthz",
     )
 
 
 def makerun_server(database_url: str) -> Server:
-    # Exactly what `make run` starts (gunicorn.conf.py: 2 gthread workers, access log), on our port.
-    # The CSV export can take longer than the configured 120 s worker timeout at a million rows.
+    # Exactly what `make run` starts (serve.py's defaults: one worker, 8 threads), on our port.
     return Server(
         "ours_makerun",
-        [_bin("gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+        [sys.executable, str(REPO / "serve.py"), "wsgi:app"],
         REPO,
-        {**app_env(database_url), "BIND": f"{HOST}:{{port}}", "GUNICORN_TIMEOUT": "600"},
+        {**app_env(database_url), "BIND": f"{HOST}:{{port}}"},
         "/healthz",
     )
 
@@ -197,21 +182,9 @@ def makerun_server(database_url: str) -> Server:
 def trivial_server() -> Server:
     return Server(
         "trivial",
-        [
-            _bin("gunicorn"),
-            *SAME_GUNICORN,
-            "-w",
-            "1",
-            "-k",
-            "gthread",
-            "--threads",
-            "4",
-            "-b",
-            f"{HOST}:{{port}}",
-            "trivial_app:app",
-        ],
+        [sys.executable, str(REPO / "serve.py"), "trivial_app:app"],
         BENCH_DIR,
-        {},
+        {**SAME_SERVER, "PYTHONPATH": str(BENCH_DIR)},
         "/ping",
     )
 
@@ -764,7 +737,7 @@ def machine_info(with_pg: bool) -> dict[str, Any]:
         )
     )
     versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for package in ("datasette", "Flask", "SQLAlchemy", "gunicorn", "flask-smorest", "psycopg", "orjson"):
+    for package in ("datasette", "Flask", "SQLAlchemy", "granian", "flask-smorest", "psycopg", "orjson"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -776,7 +749,7 @@ def machine_info(with_pg: bool) -> dict[str, Any]:
             versions["postgresql"] = conn.execute("show server_version").fetchone()[0]
     git = generate._git_state()
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "app", "migrations", "wsgi.py", "gunicorn.conf.py"],
+        ["git", "status", "--porcelain", "--", "app", "migrations", "wsgi.py", "serve.py"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,7 +1,8 @@
-"""The floor: the cheapest Flask endpoint, served under the same gunicorn settings as the app.
+"""The floor: the cheapest Flask endpoint, served under the same server settings as the app.
 
-gunicorn --config gunicorn.conf.py -w 1 --threads 4 --chdir bench trivial_app:app
-(the app's gunicorn.conf.py: gthread, its access log; one worker, as the app is measured)
+cd bench && WEB_CONCURRENCY=1 WEB_THREADS=4 PYTHONPATH=. python ../serve.py trivial_app:app
+(granian as serve.py starts it; one worker, as the app is measured). bench/slow_clients.py also
+serves it under gunicorn gthread for the comparison.
 """
 
 from flask import Flask

@@ -27,6 +27,16 @@ SEEDED_PLATFORMS_SQL = "SELECT slug FROM platforms"
 def pytest_collection_modifyitems(config, items):
     if REQUIRE_ALL and not PG_URL:
         raise pytest.UsageError("REQUIRE_ALL_DATABASES=1 but TEST_DATABASE_URL is not set.")
+    # `@pytest.mark.only_on("sqlite")`: a test about one database's own feature is not collected
+    # for the other one (deselected, not skipped, so that a skip always means something is missing).
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_on")
+        param = getattr(getattr(item, "callspec", None), "params", {}).get("database_url")
+        (dropped if marker and param and param != marker.args[0] else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def _reset_postgres(url: str) -> None:

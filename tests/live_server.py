@@ -1,12 +1,13 @@
-"""The app under gunicorn in a subprocess, for tests that need real processes, sockets and threads.
+"""The app under its real server in a subprocess, for tests that need real processes, sockets and threads.
 
-`LiveServer` starts `gunicorn --config gunicorn.conf.py wsgi:app` (gthread, the production
-settings) on a loopback socket this process opened on a free port and hands over by file
-descriptor (`BIND=fd://N`: no window in which another process can take the port), waits for
-`/healthz`, and stops it with SIGKILL to its whole process group (master and workers), then
-checks that no process of the group is left. No control socket (gunicorn 27 would create one
-in ~/.gunicorn). Output goes to files in the test's tmp_path, never to pipes that could fill up.
-Rate limits are off. Every server still running when the test process exits is killed.
+`LiveServer` starts `python serve.py` (granian, WSGI, the settings `make run` and production use)
+on a loopback port this process reserved (a socket bound with SO_REUSEPORT, as granian binds
+its own, held until the server answers: no other program can take the port meanwhile; never
+listening, so no connection lands on it), waits for `/healthz`, and stops it with SIGKILL to its
+whole process group (main process and workers), then checks that no process of the group is
+left. Output goes to files in the test's tmp_path, never to pipes that could fill up (the
+access log is the stdout file). Rate limits are off unless a test's `env` turns them on.
+Every server still running when the test process exits is killed.
 
 The fixtures give each test a migrated database of its own, on SQLite (a file in `tmp_path`)
 and on PostgreSQL (a schema of its own in TEST_DATABASE_URL's database, dropped afterwards),
@@ -50,15 +51,17 @@ REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
-# Settings of the app and of gunicorn that the server must not inherit from the test's environment.
+# Settings of the app and of the server that the server must not inherit from the test's environment.
 INHERITED_SETTINGS = (
     "DATABASE_URL",
     "SQLITE_BUSY_TIMEOUT_MS",
     "MAX_CONTENT_LENGTH",
+    "MAX_URL_LENGTH",
     "LOG_LEVEL",
+    "ACCESS_LOG",
     "BIND",
-    "WEB_CONCURRENCY",
-    "GUNICORN",
+    "WEB_",
+    "GRANIAN",
     "RATELIMIT",
     "FLASK_",
 )
@@ -166,10 +169,10 @@ def multipart(filename: str, content: bytes, field_name: str = "file") -> tuple[
 class LiveServer:
     database_url: str
     log_dir: Path
-    workers: int = 2
-    threads: int = 4
+    workers: int | None = 2  # None: serve.py's default, as `make run` serves
+    threads: int | None = 4
     env: dict[str, str] = field(default_factory=dict)
-    args: tuple[str, ...] = ()  # extra gunicorn options, e.g. ("--keep-alive", "30")
+    args: tuple[str, ...] = ()  # extra granian options, e.g. ("--workers-kill-timeout", "5")
     port: int = 0
     process: subprocess.Popen | None = None
     _logs: list[Any] = field(default_factory=list)
@@ -185,11 +188,11 @@ class LiveServer:
 
     @property
     def stdout_path(self) -> Path:
-        return self.log_dir / f"gunicorn-{self.port}.out"
+        return self.log_dir / f"server-{self.port}.out"
 
     @property
     def stderr_path(self) -> Path:
-        return self.log_dir / f"gunicorn-{self.port}.err"
+        return self.log_dir / f"server-{self.port}.err"
 
     def stderr_text(self) -> str:
         return (
@@ -198,16 +201,24 @@ class LiveServer:
             else ""
         )
 
+    def stdout_text(self) -> str:
+        """What the server wrote to standard output: the access log."""
+        return (
+            self.stdout_path.read_text(encoding="utf-8", errors="replace")
+            if self.stdout_path.exists()
+            else ""
+        )
+
     def client(self, api_key: str | None = None, *, timeout: float = 60.0) -> HttpClient:
         return HttpClient(self.port, api_key=api_key, timeout=timeout)
 
     def start(self) -> LiveServer:
         assert self.process is None, "already running"
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            listener.bind((HOST, 0))
-            listener.listen(128)
-            self.port = listener.getsockname()[1]
+            reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            reservation.bind((HOST, 0))
+            self.port = reservation.getsockname()[1]
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.stdout_path, "ab")  # closed by kill()
             err = open(self.stderr_path, "ab")
@@ -216,45 +227,33 @@ class LiveServer:
                 **{k: v for k, v in os.environ.items() if not k.startswith(INHERITED_SETTINGS)},
                 "DATABASE_URL": self.database_url,
                 "LOG_LEVEL": "INFO",
-                "BIND": f"fd://{listener.fileno()}",
-                "WEB_CONCURRENCY": str(self.workers),
-                "GUNICORN_THREADS": str(self.threads),
+                "BIND": f"{HOST}:{self.port}",
+                **({"WEB_CONCURRENCY": str(self.workers)} if self.workers else {}),
+                **({"WEB_THREADS": str(self.threads)} if self.threads else {}),
                 "RATELIMIT_ENABLED": "false",
                 "PYTHONUNBUFFERED": "1",
                 **self.env,
             }
             self.process = subprocess.Popen(
-                # No control socket: gunicorn 27 puts one at ~/.gunicorn/gunicorn.ctl, one path
-                # for every server of the user, and a killed master leaves the file behind.
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--config",
-                    "gunicorn.conf.py",
-                    "--no-control-socket",
-                    *self.args,
-                    "wsgi:app",
-                ],
+                [sys.executable, "serve.py", "wsgi:app", *(("--", *self.args) if self.args else ())],
                 cwd=REPO,
                 env=environment,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                pass_fds=(listener.fileno(),),
-                start_new_session=True,  # its own process group: master and workers die together
+                start_new_session=True,  # its own process group: main process and workers die together
             )
+            _running.add(self)
+            try:
+                self._wait_ready()
+            except BaseException:
+                self.kill()
+                raise
         except BaseException:
             self._close_logs()
             raise
         finally:
-            listener.close()  # gunicorn holds its own copy
-        _running.add(self)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.kill()
-            raise
+            reservation.close()  # the server holds the port now
         return self
 
     def _wait_ready(self) -> None:
@@ -262,7 +261,7 @@ class LiveServer:
         while True:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.stderr_text()}")
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.stderr_text()}")
             try:
                 with self.client(timeout=5) as probe:
                     if probe.get("/healthz").status == 200:
@@ -270,7 +269,7 @@ class LiveServer:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz in {STARTUP_TIMEOUT_S} s")
+                raise RuntimeError(f"the server did not answer /healthz in {STARTUP_TIMEOUT_S} s")
             time.sleep(0.1)
 
     @property
@@ -283,15 +282,14 @@ class LiveServer:
     def stop(self) -> None:
         """Stop the server: SIGKILL to the group, like kill().
 
-        No request is in flight when a test stops its server, and a graceful stop costs 1–2 s
-        per server (gthread workers poll once a second, then spend a second finalising), which
-        adds up over a test run. Nothing is lost: logs are unbuffered, and every database write
-        the tests look at was committed (and acknowledged) before.
+        No request is in flight when a test stops its server, and a graceful stop costs time
+        per server, which adds up over a test run. Nothing is lost: logs are unbuffered, and
+        every database write the tests look at was committed (and acknowledged) before.
         """
         self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the master and every worker at once (what the OOM killer or `kill -9` does)."""
+        """SIGKILL the main process and every worker at once (what the OOM killer or `kill -9` does)."""
         if self.process is None:
             return
         pgid = self.process.pid
@@ -305,7 +303,7 @@ class LiveServer:
         self.process = None
         _running.discard(self)
         self._close_logs()
-        assert not left, f"gunicorn processes left behind: {left}"
+        assert not left, f"server processes left behind: {left}"
 
     def _close_logs(self) -> None:
         for handle in self._logs:
@@ -471,8 +469,8 @@ def empty_database(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def gunicorn_server(tmp_path) -> Iterator[Any]:
-    """`gunicorn_server(database_url, **options)` starts a LiveServer; all are stopped at teardown."""
+def live_server(tmp_path) -> Iterator[Any]:
+    """`live_server(database_url, **options)` starts a LiveServer; all are stopped at teardown."""
     servers: list[LiveServer] = []
 
     def start(database_url: str, **options: Any) -> LiveServer:
@@ -483,6 +481,12 @@ def gunicorn_server(tmp_path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def gunicorn_server(live_server) -> Any:
+    """The name of `live_server` from the days of gunicorn, kept for the tests that use it."""
+    return live_server
 
 
 # --------------------------------------------------------------------------- data helpers

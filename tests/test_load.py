@@ -1,4 +1,5 @@
-"""A bounded loopback load against gunicorn (the production settings), on PostgreSQL and SQLite.
+"""A bounded loopback load against the real server (serve.py: granian, production settings), on
+PostgreSQL and SQLite.
 
 32 clients, each a thread with its own keep-alive connection, share a fixed budget of requests
 (and a time cap): lists, single incidents, searches, statistics and CSV exports, mixed with
@@ -154,8 +155,7 @@ def _seed(server: LiveServer, key: str) -> list[int]:
 
 @pytest.mark.slow
 def test_bounded_load_mixed_reads_and_writes(live_database, gunicorn_server):
-    # keep-alive longer than the run: a connection closed while idle could lose a POST in flight
-    server = gunicorn_server(live_database, workers=2, threads=4, args=("--keep-alive", "120"))
+    server = gunicorn_server(live_database, workers=2, threads=4)
     key = make_key(live_database)
     backend = "postgresql" if live_database.startswith("postgresql") else "sqlite"
     budget = REQUESTS[backend]

@@ -44,9 +44,8 @@ def _held(path) -> tuple[int, int, int, str]:
         )
 
 
+@pytest.mark.only_on("sqlite")
 def test_backup_is_consistent_while_the_api_keeps_writing(app, client, runner, backend, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("SQLite's backup; PostgreSQL's answer is tested below")
     _seed(client, SEED_ROWS)
     stop, created = threading.Event(), []
 
@@ -90,9 +89,8 @@ def test_backup_is_consistent_while_the_api_keeps_writing(app, client, runner, b
     assert restored.test_client().get("/readyz").status_code == 200
 
 
+@pytest.mark.only_on("sqlite")
 def test_backup_never_overwrites_by_accident(app, client, runner, backend, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("SQLite's backup")
     target = tmp_path / "tracker-backup.db"
     target.write_bytes(b"an older backup")
     result = runner.invoke(args=["db", "backup", str(target)])
@@ -108,9 +106,8 @@ def test_backup_never_overwrites_by_accident(app, client, runner, backend, tmp_p
     assert missing.exit_code == 1 and "create it first" in missing.output
 
 
+@pytest.mark.only_on("postgresql")
 def test_backup_on_postgresql_explains_pg_dump(app, runner, backend, tmp_path):
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL's answer")
     result = runner.invoke(args=["db", "backup", str(tmp_path / "x.db")])
     assert result.exit_code == 1
     assert "Error: The database is PostgreSQL: back it up with pg_dump" in result.output

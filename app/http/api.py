@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as BaseBlueprint
 
 from app.http.auth import RoleAuth, register_security_scheme
 from app.http.etags import EtagDocs, StrictEtags
+from app.http.guards import URI_TOO_LONG_RESPONSE, LongUrlPlugin
 from app.http.jsonio import Parser
 from app.http.limits import TOO_MANY_REQUESTS_RESPONSE, RateLimitedPlugin
 from app.http.openapi import ConventionsPlugin, install_enum_components
@@ -22,14 +23,18 @@ LOCATION_HEADER = {"Location": {"description": "URL of the new resource.", "sche
 
 class Api(ProblemHandlers, EtagDocs, BaseApi):
     """Api whose every error is RFC 9457 problem+json, documented as such, with the bearer
-    scheme, every operation's 429 and the document's conventions (app/http/openapi.py)."""
+    scheme, every operation's 414 and 429 and the document's conventions (app/http/openapi.py)."""
 
-    RESPONSE_EXTRAS = {http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE}
+    RESPONSE_EXTRAS = {
+        http.HTTPStatus.REQUEST_URI_TOO_LONG: URI_TOO_LONG_RESPONSE,
+        http.HTTPStatus.TOO_MANY_REQUESTS: TOO_MANY_REQUESTS_RESPONSE,
+    }
 
     def __init__(self, app: Flask | None = None, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         spec_kwargs = dict(spec_kwargs or {})
         spec_kwargs["extra_plugins"] = [
             *spec_kwargs.get("extra_plugins", ()),
+            LongUrlPlugin(),
             RateLimitedPlugin(),
             ConventionsPlugin(),
         ]

@@ -1,11 +1,15 @@
-"""Request guards: no key in the URL, no unknown query parameter, JSON bodies, security headers, CORS."""
+"""Request guards: URL length, no key in the URL, no unknown query parameter, JSON bodies,
+security headers, CORS."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from apispec import BasePlugin
 from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_smorest import abort
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestURITooLarge, UnsupportedMediaType
 
 KEY_PARAMETERS = ("api_key", "apikey", "key", "token", "access_token", "auth")
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -38,10 +42,49 @@ def init_app(app: Flask) -> None:
         expose_headers=EXPOSED_HEADERS,
         send_wildcard=True,
     )
+    app.before_request(refuse_long_url)
     app.before_request(refuse_key_in_url)
     app.before_request(refuse_unknown_query)
     app.before_request(require_json_body)
     app.after_request(security_headers)
+
+
+# The documented 414 (the default response of its status, which every operation under /api/ names).
+URI_TOO_LONG_RESPONSE = {
+    "description": "The URL (path and query string) is longer than the server accepts "
+    "(`MAX_URL_LENGTH`, 16,384 bytes by default): send fewer or shorter filter values."
+}
+
+
+class LongUrlPlugin(BasePlugin):
+    """Every operation under /api/ can be refused for its URL's length: each documents its 414."""
+
+    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        if not path or not path.startswith("/api/"):
+            return
+        for method, operation in (operations or {}).items():
+            if method in self.METHODS and isinstance(operation, dict):
+                operation.setdefault("responses", {}).setdefault("414", "REQUEST_URI_TOO_LONG")
+
+
+def refuse_long_url() -> None:
+    """A URL past MAX_URL_LENGTH is a 414 problem, before any of it is parsed.
+
+    The server's own limit (granian's head buffer, about 400 KB) lies far above, so that this
+    answer, with the security headers, is the one a client sees."""
+    environ = request.environ
+    length = len(environ.get("SCRIPT_NAME", "")) + len(environ.get("PATH_INFO", ""))
+    length += len(environ.get("QUERY_STRING", "")) + 1
+    limit = current_app.config["MAX_URL_LENGTH"]
+    if length > limit:
+        raise RequestURITooLarge(
+            f"The URL is {length:,} bytes long; this server accepts at most {limit:,}. "
+            "Send fewer or shorter filter values (several requests, or a broader filter)."
+        )
 
 
 def refuse_key_in_url() -> None:

@@ -19,6 +19,7 @@ from werkzeug.exceptions import (
 )
 
 from app.db import db
+from app.http.accesslog import redact_url
 from app.http.jsonio import dumps
 from app.services.incidents import RuleError
 
@@ -140,7 +141,8 @@ class ProblemHandlers:
     def handle_unexpected(self, error: Exception):
         if isinstance(error, HTTPException):
             return self.handle_http_exception(error)
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path can hold anything a client sent, a key included: logged redacted.
+        log.exception("unhandled error on %s %s", request.method, redact_url(request.path))
         return self.handle_http_exception(
             InternalServerError("An unexpected error occurred; it has been logged.")
         )

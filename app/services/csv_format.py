@@ -152,7 +152,7 @@ class _Line:
 
 
 class _Writers(threading.local):
-    """A CSV writer per thread (gunicorn's gthread workers serve requests on several)."""
+    """A CSV writer per thread (a server worker serves requests on several)."""
 
     def __init__(self) -> None:
         self.sink = _Line()
