@@ -41,6 +41,7 @@ def test_every_write_operation_refuses_an_anonymous_call(app, anon_client, clien
         "legal_case_id": 1,
         "source_id": 1,
         "slug": "x",
+        "revision": 1,
     }
     before = anon_client.get(f"/api/v1/incidents/{incident['id']}").get_json()
     for path, method, _ in _write_operations(app):

@@ -3,6 +3,7 @@ security headers, CORS."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from apispec import BasePlugin
@@ -130,17 +131,32 @@ def require_json_body() -> None:
         return  # 404 or 405 first: there is no operation to speak of
     if request.method in BODY_METHODS and request.path.startswith("/api/"):
         has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
-        got = request.mimetype or "no Content-Type"
         if request.endpoint in MULTIPART_ENDPOINTS:
-            if has_body and request.mimetype != "multipart/form-data":
-                fmt = "stop" if request.args.get("format") == "stop" else "native"
-                raise UnsupportedMediaType(
-                    f"Send the file as multipart/form-data in a field named `file` (got {got}), e.g. "
-                    f"curl -H 'Authorization: Bearer $KEY' -F file=@incidents.csv "
-                    f"'{request.base_url}?format={fmt}'."
-                )
-        elif has_body and not request.is_json:
+            return  # the upload's own check runs after auth (require_multipart)
+        if has_body and not request.is_json:
+            got = request.mimetype or "no Content-Type"
             raise UnsupportedMediaType(f"Send the body as application/json (got {got}).")
+
+
+def require_multipart(view):
+    """An import's body is a file upload: anything else is a 415 that names the form to send.
+
+    A view decorator under the auth one, so an anonymous caller learns first that it needs a key."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding")
+        if has_body and request.mimetype != "multipart/form-data":
+            got = request.mimetype or "no Content-Type"
+            fmt = "stop" if request.args.get("format") == "stop" else "native"
+            raise UnsupportedMediaType(
+                f"Send the file as multipart/form-data in a field named `file` (got {got}), e.g. "
+                f"curl -H 'Authorization: Bearer $KEY' -F file=@incidents.csv "
+                f"'{request.base_url}?format={fmt}'."
+            )
+        return view(*args, **kwargs)
+
+    return checked
 
 
 def security_headers(response):

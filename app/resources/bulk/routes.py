@@ -16,6 +16,7 @@ from app.db import db, read_only
 from app.document.fields import country_name
 from app.fast.stored import WITH_STORED, csv_chunk, export_column
 from app.http.api import Blueprint
+from app.http.guards import require_multipart
 from app.resources.bulk.schemas import (
     ImportArgsSchema,
     ImportFileSchema,
@@ -131,6 +132,7 @@ def _read_upload(upload) -> list[str]:
 @blp.route("/incidents/import")
 class IncidentsImportViews(MethodView):
     @blp.auth("editor")
+    @require_multipart
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
