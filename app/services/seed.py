@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.db import db
 from app.models import Incident
+from app.services import provenance
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "seed" / "demo_incident.json"
 
@@ -26,6 +27,7 @@ def load_demo(*, only_if_empty: bool = False) -> Incident | None:
     if only_if_empty and session.scalar(sa.select(sa.func.count()).select_from(Incident)):
         return None
     data = IncidentSchema().load(demo_document())
-    incident = create_incident(session, data)
-    session.commit()
+    with provenance.origin(session, provenance.SEED_DEMO):
+        incident = create_incident(session, data)
+        session.commit()
     return incident
