@@ -66,9 +66,9 @@ def is_from(record: Any, kind: str) -> bool:
 
 
 def _stamp_new_records(session: Session, _context: Any, _instances: Any) -> None:
-    stamp = None
+    now = None
     for record in session.new:
-        if isinstance(record, Provenance) and record.provenance is None:
-            if stamp is None:
-                stamp = (session_origin(session), utcnow())
-            record.provenance, record.provenance_at = stamp
+        if isinstance(record, Provenance) and (record.provenance is None or record.provenance_at is None):
+            now = now or utcnow()
+            record.provenance = record.provenance or session_origin(session)
+            record.provenance_at = record.provenance_at or now

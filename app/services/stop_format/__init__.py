@@ -104,6 +104,7 @@ Re-issued rows
     `count_year` should update an earlier one.
 """
 
+from .extras import all_cells, held, other_cells
 from .parsing import (
     ELLIPSIS,
     country_code,
@@ -115,7 +116,7 @@ from .parsing import (
     split_services,
     url_host,
 )
-from .rows import RowError, convert_row, dedupe_key, header_errors, read_rows
+from .rows import Converted, RowError, convert_row, convert_row_fully, dedupe_key, header_errors, read_rows
 from .tables import (
     ACTOR_MAX,
     ACTUAL_CAUSES,
@@ -151,6 +152,7 @@ from .tables import (
     TELCO_MAX,
     TELCO_REGION_SUFFIXES,
     TELCOS_MAX,
+    TERRITORIES,
     TITLE_COUNTRY_NAMES,
     TITLE_MAX,
     TRI_STATE_COLUMNS,
@@ -163,7 +165,12 @@ from .tables import (
 __all__ = [
     # reading and converting the sheet
     "RowError",
+    "Converted",
     "convert_row",
+    "convert_row_fully",
+    "all_cells",
+    "held",
+    "other_cells",
     "dedupe_key",
     "header_errors",
     "read_rows",
@@ -196,6 +203,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "COUNTRY_ALIASES",
     "NOT_COUNTRIES",
+    "TERRITORIES",
     "TITLE_COUNTRY_NAMES",
     "COUNTRY_SEPARATORS",
     "START_DATE_TYPES",
