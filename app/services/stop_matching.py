@@ -47,12 +47,13 @@ def area_words(area: str | None) -> frozenset[str]:
 
 
 def area_score(first: str | None, second: str | None) -> int:
-    """3: the same area; 2: overlapping areas (a word in common); 1: one of them is not given;
-    0: different areas."""
+    """3: the same area; 2: overlapping areas (a word in common); 1: one of them is not given,
+    or is the whole country (which overlaps any area of it: a later sheet may narrow
+    "Nationwide" down to the region); 0: different areas."""
     a, b = area_words(first), area_words(second)
     if a == b:
         return 3
-    if not a or not b:
+    if not a or not b or NATIONWIDE in a or NATIONWIDE in b:
         return 1
     return 2 if a & b else 0
 
