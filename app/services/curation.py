@@ -165,8 +165,9 @@ class SheetUpdate:
                     )
         return writes, [*agreed, *writes]
 
-    def _statements(self, origin: str) -> list[dict[str, Any]]:
-        """Replace the sheet's own statements when nobody changed them; returns the new state."""
+    def _statements(self, origin: str) -> list[dict[str, Any]] | None:
+        """Replace the sheet's own statements when nobody changed them; returns the new state
+        (None while the import has never written them: an editor's incident)."""
         owned = [s for s in self.incident.acknowledgements if provenance.is_from(s, provenance.STOP)]
         current = _sorted_statements([statement_content(s) for s in owned])
         sheet_items = self.data.get(STATEMENTS) or []
@@ -176,7 +177,7 @@ class SheetUpdate:
             return sheet
         if self.on_conflict != "sheet" and (last is None or last != current):
             self.conflicts.append(Conflict(self.row, self.incident.id, STATEMENTS, current, sheet))
-            return last if last is not None else []
+            return last
         for statement in owned:
             self.incident.acknowledgements.remove(statement)
         for item in sheet_items:
