@@ -43,7 +43,9 @@ REPORT_KEYS = {
 # surrounding whitespace from every text field, so a leading tab never reaches the database.
 FORMULA_TITLES = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "'=already escaped"]
 # Columns that differ between two databases holding the same incidents.
-PER_DATABASE_COLUMNS = ("id", "created_at", "updated_at")
+# Where each record came from is per database too: an imported copy came from the import.
+PER_DATABASE_COLUMNS = ("id", "created_at", "updated_at", "provenance", "provenance_at")
+CHILD_JSON_COLUMNS = ("acknowledgements", "legal_cases", "sources")
 REAL_STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
 
 ACK_DENIED = {
@@ -150,8 +152,21 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
 
 
 def _without(table: list[list[str]], columns: tuple[str, ...]) -> list[list[str]]:
+    """The table without `columns`, and (when provenance is left out) its child records' JSON
+    without theirs."""
     keep = [index for index, name in enumerate(table[0]) if name not in columns]
-    return [[row[index] for index in keep] for row in table]
+    children = {index for index, name in enumerate(table[0]) if name in CHILD_JSON_COLUMNS}
+    drop = {"provenance", "provenance_at"} & set(columns)
+
+    def cell(index: int, value: str) -> Any:
+        if index in children and drop and value:
+            return [{k: v for k, v in item.items() if k not in drop} for item in json.loads(value)]
+        return value
+
+    return [
+        [cell(index, row[index]) for index in keep] if number else [row[i] for i in keep]
+        for number, row in enumerate(table)
+    ]
 
 
 def _varied_incidents(client) -> list[dict[str, Any]]:

@@ -122,11 +122,12 @@ def _csv(table: list[list[str]]) -> bytes:
     return out.getvalue().encode()
 
 
-def _without_server_values(document: dict[str, Any]) -> dict[str, Any]:
-    """A document without what the server assigns (ids, timestamps)."""
-    skip = {"id", "created_at", "updated_at"}
+def _without_server_values(document: dict[str, Any], also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A document without what the server assigns (ids, timestamps; `also`: more fields, of
+    the incident and of its child records)."""
+    skip = {"id", "created_at", "updated_at", "provenance_at", *also}
     return {
-        key: [{k: v for k, v in item.items() if k != "id"} for item in value]
+        key: [{k: v for k, v in item.items() if k not in skip} for item in value]
         if key in ("acknowledgements", "legal_cases", "sources")
         else value
         for key, value in document.items()
@@ -151,7 +152,10 @@ def test_import_creates_what_the_api_creates(app, client):
     imported = client.get(f"{LIST}?page_size=500").get_json()
 
     def by_title(documents):
-        return {document["title"]: _without_server_values(document) for document in documents}
+        # where each came from differs: the editor's key, then the import's file and row
+        return {
+            document["title"]: _without_server_values(document, ("provenance",)) for document in documents
+        }
 
     assert len(by_title(made)) == len(made)
     assert by_title(imported) == by_title(made)
@@ -162,7 +166,12 @@ def test_import_creates_what_the_api_creates(app, client):
     for revision in revisions:
         changes, document = posted_by_title[revision.document["title"]]
         assert revision.revision == 1 and revision.action == "create"
-        assert _without_server_values(revision.document) == _without_server_values(document)
+        assert _without_server_values(revision.document, ("provenance",)) == _without_server_values(
+            document, ("provenance",)
+        )
+        # rows are created in file order: row 2 (the first) gets the first id
+        row = revision.document["id"] - min(r.document["id"] for r in revisions) + 2
+        assert revision.document["provenance"] == f"native:incidents.csv#{row}"
         assert set(revision.changes) == set(changes)
 
 
