@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from app.services import stop_format
 from tests.conftest import create, etag_of
 
 LIST = "/api/v1/incidents"
@@ -382,3 +385,67 @@ def test_provenance_of_editors_and_native_imports(client):
         headers={"If-Match": etag_of(client, made["id"])},
     )
     assert response.status_code == 200 and response.get_json()["provenance"] == "editor:test-editor"
+
+
+# --------------------------------------------------------------------------- the real sheet
+
+REAL_STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
+
+
+def _all_pages(client) -> list[dict[str, Any]]:
+    documents, page = [], 1
+    while True:
+        batch = _all(client, f"page={page}")
+        documents += batch
+        if len(batch) < 500:
+            return documents
+        page += 1
+
+
+@pytest.mark.slow
+def test_every_cell_of_the_real_sheet_reaches_the_api(client):
+    """Imports the real sheet over HTTP, then checks each non-empty cell of each recorded row
+    against what GET /incidents shows: a field that holds it, or the row's `stop_rows` record.
+    Prints the table per column (`pytest -s`)."""
+    if not REAL_STOP_FILE.exists():
+        pytest.skip(f"{REAL_STOP_FILE} is not here")
+    report = _stop(client, REAL_STOP_FILE.read_bytes(), filename=REAL_STOP_FILE.name)
+    rejected = {error["row"] for error in report["errors"]}
+    recorded: dict[int, list[tuple[dict, dict]]] = {}
+    for document in _all_pages(client):
+        for record in document["stop_rows"]:
+            recorded.setdefault(record["row"], []).append((document, record))
+    with REAL_STOP_FILE.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    cells: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    as_written: Counter[str] = Counter()  # of which in `stop_rows` (no field holds them)
+    lost_rejected = 0
+    for number, row in enumerate(rows, start=2):
+        for column, raw in row.items():
+            cell = stop_format.parsing.clean_cell(raw or "")
+            if not cell or column == "duration":
+                continue  # empty, or recomputed by the API
+            if number in rejected:
+                lost_rejected += 1  # reported as an error row, not recorded
+                continue
+            cells[column] += 1
+            entries = recorded.get(number, [])
+            as_written[column] += bool(entries) and all(column in record["cells"] for _, record in entries)
+            if entries and all(
+                column in record["cells"]
+                or (column == "count_year" and str(record["count_year"]) == cell)
+                or stop_format.held(column, cell, document)
+                for document, record in entries
+            ):
+                kept[column] += 1
+    print(f"\nSTOP sheet: {len(rows)} rows, {len(rows) - len(rejected)} recorded, {len(rejected)} rejected")
+    print(f"{'column':<22} {'non-empty':>9} {'kept':>6} {'share':>7} {'in stop_rows':>12}")
+    for column in rows[0]:
+        if cells[column]:
+            share = kept[column] / cells[column]
+            print(f"{column:<22} {cells[column]:>9} {kept[column]:>6} {share:>7.1%} {as_written[column]:>12}")
+    total, total_kept = sum(cells.values()), sum(kept.values())
+    print(f"{'all':<22} {total:>9} {total_kept:>6} {total_kept / total:>7.2%} {sum(as_written.values()):>12}")
+    print(f"cells of the {len(rejected)} rejected rows (reported as errors): {lost_rejected}")
+    assert kept == cells

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .parsing import clean_cell, clip, extract_urls, parse_date
+from .parsing import clean_cell, clip, country_code, extract_urls, parse_date
 from .tables import (
     AREA_MAX,
+    COUNTRY_SEPARATORS,
     DECISION_MAKER_MAX,
     ENUM_COLUMNS,
     GEO_SCOPES,
@@ -54,9 +55,7 @@ def other_cells(
         cell = clean_cell(raw)
         if not cell or column in NOT_KEPT:
             continue
-        if column == "country" and territory is None:
-            continue  # the document's country is the cell's
-        if column != "country" and held(column, cell, document):
+        if held(column, cell, document) and not (column == "country" and territory):
             continue
         kept[column] = cell
     return kept
@@ -121,7 +120,13 @@ def _users_targeted(cell: str, document: dict[str, Any]) -> bool:
     )
 
 
+def _country(cell: str, document: dict[str, Any]) -> bool:
+    """The document's country is one the cell names (a territory has no code of its own)."""
+    return document.get("country") in {country_code(name.strip()) for name in COUNTRY_SEPARATORS.split(cell)}
+
+
 _CHECKS = {
+    "country": _country,
     "start_date": lambda cell, document: _day(cell, document, "start_date"),
     "end_date": lambda cell, document: _day(cell, document, "end_date"),
     "start_date_type": lambda cell, document: (
