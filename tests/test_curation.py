@@ -449,3 +449,29 @@ def test_every_cell_of_the_real_sheet_reaches_the_api(client):
     print(f"{'all':<22} {total:>9} {total_kept:>6} {total_kept / total:>7.2%} {sum(as_written.values()):>12}")
     print(f"cells of the {len(rejected)} rejected rows (reported as errors): {lost_rejected}")
     assert kept == cells
+
+
+def test_a_native_reimport_keeps_the_records_an_editor_added(client):
+    made = create(client, title="by hand", sources=[{"url": "https://example.org/first"}])
+    exported = list(csv.DictReader(io.StringIO(client.get("/api/v1/incidents.csv").get_data(as_text=True))))
+    added = client.post(
+        f"{LIST}/{made['id']}/legal-cases",
+        json={"court": "High Court", "status": "pending"},
+        headers={"If-Match": etag_of(client, made["id"])},
+    )
+    assert added.status_code == 201
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(exported[0]), lineterminator="\r\n")
+    writer.writeheader()
+    # the sheet (no revision cell: it is authoritative for the row's fields) drops the source
+    writer.writerows(
+        [{**line, "revision": "", "sources": "", "source_urls": "", "title": "renamed"} for line in exported]
+    )
+    response = _post_file(client, buffer.getvalue().encode(), "format=native", "desk.csv")
+    assert response.status_code == 200, response.get_json()
+    after = _get(client, made["id"])
+    assert after["title"] == "renamed"
+    assert [(c["court"], c["provenance"]) for c in after["legal_cases"]] == [
+        ("High Court", "editor:test-editor")
+    ]
+    assert [s["url"] for s in after["sources"]] == ["https://example.org/first"]

@@ -393,9 +393,40 @@ def _write(
         report.created += 1
         return
     before = incident_document(incident)
-    incident_service.apply_document(incident, data)
+    incident_service.apply_document(incident, _keeping_others_records(incident, data))
     _stamp_new_children(incident, origin)
     _count_change(session, incident, before, report)
+
+
+def _keeping_others_records(incident: Incident, data: dict) -> dict:
+    """A native row's document, with the child records it leaves out that no native import
+    brought (an editor's statements, court cases, sources) listed by id: they stay."""
+    data = dict(data)
+    for name in incident_service.CHILD_MODELS:
+        if name not in data:
+            continue
+        items = list(data[name])
+        named = {item.get("id") for item in items}
+        columns = _CHILD_CONTENT[name]
+        listed = [{key: item.get(key) for key in columns} for item in items]
+        for child in getattr(incident, name):
+            content = {key: getattr(child, key) for key in columns}
+            if child.id in named or provenance.is_from(child, provenance.NATIVE) or content in listed:
+                continue
+            items.append({"id": child.id, **content})
+        data[name] = items
+    return data
+
+
+# A child record's own fields (what a row can give), by child list.
+_CHILD_CONTENT = {
+    name: [
+        column.key
+        for column in model.__table__.columns
+        if column.key not in ("id", "incident_id", "provenance", "provenance_at")
+    ]
+    for name, model in incident_service.CHILD_MODELS.items()
+}
 
 
 def _count_change(session: Session, incident: Incident, before: dict, report: ImportReport) -> None:
