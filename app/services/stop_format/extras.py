@@ -8,6 +8,8 @@ No non-empty cell of the sheet is dropped: a cell is either held by the document
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .parsing import clean_cell, clip, country_code, extract_urls, parse_date
@@ -75,30 +77,31 @@ def all_cells(row: dict[str, str]) -> dict[str, str]:
 
 def held(column: str, cell: str, document: dict[str, Any]) -> bool:
     """Whether the document holds the cell's content (in the API's terms)."""
-    check = _CHECKS.get(column)
-    if check is not None:
-        return check(cell, document)
-    if column in TEXT_FIELDS:
-        field, limit = TEXT_FIELDS[column]
-        return document.get(field) == clip(cell, limit)
-    if column in DESCRIBED:
-        return cell in (document.get("description") or "")
-    if column in SOURCE_CELLS:
-        return _sources_hold(cell, document)
-    if column in FLAG_SLUGS:
-        return _flag_held(column, cell, document)
-    if column in ACK_FLAGS:
-        return _ack_held(ACK_FLAGS[column], cell, document)
-    if column in ACK_QUOTES:
+    check = _HOLDERS.get(column)
+    return check is not None and check(cell, document)
+
+
+def _text_field(field: str, limit: int) -> Callable[[str, dict[str, Any]], bool]:
+    return lambda cell, document: document.get(field) == clip(cell, limit)
+
+
+def _described(cell: str, document: dict[str, Any]) -> bool:
+    return cell in (document.get("description") or "")
+
+
+def _enum(field: str, table: dict[str, Any]) -> Callable[[str, dict[str, Any]], bool]:
+    return lambda cell, document: table.get(lookup_key(cell)) == document.get(field)
+
+
+def _quote(actor_type: str) -> Callable[[str, dict[str, Any]], bool]:
+    def check(cell: str, document: dict[str, Any]) -> bool:
         quote = clip(cell, LONG_TEXT_MAX)
         return any(
-            s.get("quote") == quote and s.get("actor_type") == ACK_QUOTES[column]
+            s.get("quote") == quote and s.get("actor_type") == actor_type
             for s in document.get("acknowledgements") or ()
         )
-    for enum_column, field, table in ENUM_COLUMNS:
-        if column == enum_column:
-            return table.get(lookup_key(cell)) == document.get(field)
-    return False
+
+    return check
 
 
 def _day(cell: str, document: dict[str, Any], field: str) -> bool:
@@ -125,7 +128,7 @@ def _country(cell: str, document: dict[str, Any]) -> bool:
     return document.get("country") in {country_code(name.strip()) for name in COUNTRY_SEPARATORS.split(cell)}
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
     "country": _country,
     "start_date": lambda cell, document: _day(cell, document, "start_date"),
     "end_date": lambda cell, document: _day(cell, document, "end_date"),
@@ -177,3 +180,16 @@ def _ack_held(actor_type: str, cell: str, document: dict[str, Any]) -> bool:
 
 
 __all__ = ["all_cells", "held", "other_cells"]
+
+
+# How each column's cell is held, by column (a column without one is always kept as written).
+_HOLDERS: dict[str, Callable[[str, dict[str, Any]], bool]] = {
+    **{column: _enum(field, table) for column, field, table in ENUM_COLUMNS},
+    **{column: _text_field(field, limit) for column, (field, limit) in TEXT_FIELDS.items()},
+    **dict.fromkeys(DESCRIBED, _described),
+    **dict.fromkeys(SOURCE_CELLS, _sources_hold),
+    **{column: partial(_flag_held, column) for column in FLAG_SLUGS},
+    **{column: partial(_ack_held, actor_type) for column, actor_type in ACK_FLAGS.items()},
+    **{column: _quote(actor_type) for column, actor_type in ACK_QUOTES.items()},
+    **_CHECKS,
+}
