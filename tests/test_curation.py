@@ -475,3 +475,17 @@ def test_a_native_reimport_keeps_the_records_an_editor_added(client):
         ("High Court", "editor:test-editor")
     ]
     assert [s["url"] for s in after["sources"]] == ["https://example.org/first"]
+
+
+def test_a_shutdown_an_editor_deleted_is_not_recorded_again(client, admin_client):
+    _stop(client, _sheet(_row()))
+    [incident] = _all(client)
+    deleted = admin_client.delete(
+        f"{LIST}/{incident['id']}", headers={"If-Match": etag_of(client, incident["id"])}
+    )
+    assert deleted.status_code == 204
+    report = _stop(client, _sheet(LATER), filename="stop-2025.csv")
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 1)
+    [note] = report["notes"]
+    assert note["row"] == 2 and f"incident {incident['id']}, which was deleted" in note["message"]
+    assert _all(client) == []

@@ -230,8 +230,8 @@ def _without_bom(lines: Iterable[str]) -> Iterator[str]:
 
 
 def _stop_existing(session: Session, loaded: list[tuple[Candidate, dict]]) -> dict[tuple, list[Incident]]:
-    """Live incidents that share a country and start date with the file's rows, by
-    (country, start date)."""
+    """Incidents (deleted ones too) that share a country and start date with the file's rows,
+    by (country, start date)."""
     pairs = {stop_matching.shutdown_key(data) for _, data in loaded}
     found: dict[tuple, list[Incident]] = {}
     countries = sorted({country for country, _ in pairs})
@@ -240,7 +240,7 @@ def _stop_existing(session: Session, loaded: list[tuple[Candidate, dict]]) -> di
         starts = sorted({date.fromisoformat(start) for country, start in pairs if country in chunk})
         stmt = (
             sa.select(Incident)
-            .where(Incident.deleted_at.is_(None), Incident.country.in_(chunk))
+            .where(Incident.country.in_(chunk))
             .where(Incident.start_date.in_(starts))
             .options(*incident_service.EAGER)
             .order_by(Incident.id)
@@ -265,7 +265,9 @@ def _stop_targets(
     """The stored incident each chain of rows updates (by chain index); the others are new.
 
     A chain and an incident with its country and start date match when their areas are the
-    same or overlap; the best matches are paired first, each incident with one chain at most."""
+    same or overlap; the best matches are paired first, each incident with one chain at most.
+    Live incidents first; a chain that matches none may match one an editor deleted (which the
+    import then leaves deleted, rather than record the shutdown again)."""
     by_key: dict[tuple, list[int]] = {}
     for index, chain in enumerate(chains):
         by_key.setdefault(stop_matching.shutdown_key(chain[-1][1]), []).append(index)
@@ -283,8 +285,11 @@ def _stop_targets(
                 stop_matching.same_kind(chains[index][-1][1], kind),
             )
 
-        for position, incident_index in stop_matching.assign(indexes, incidents, score).items():
-            targets[indexes[position]] = incidents[incident_index]
+        for live in (True, False):
+            pool = [incident for incident in incidents if (incident.deleted_at is None) == live]
+            left = [index for index in indexes if index not in targets]
+            for position, incident_index in stop_matching.assign(left, pool, score).items():
+                targets[left[position]] = pool[incident_index]
     return targets
 
 
@@ -577,6 +582,16 @@ def _apply_stop(session, loaded, report, progress, sheet: str) -> None:
             report.created += 1
             if len(chain) > 1:
                 new_merges.append((position, rows))
+        elif target.deleted_at is not None:
+            report.unchanged += 1
+            report.notes.append(
+                RowError(
+                    chain[-1][0].row,
+                    "row",
+                    f"The same shutdown as incident {target.id}, which was deleted: left out (restore "
+                    "the incident to let the sheet update it).",
+                )
+            )
         else:
             _update_from_chain(session, target, chain, sheet, report)
             if len(chain) > 1:
@@ -587,6 +602,7 @@ def _apply_stop(session, loaded, report, progress, sheet: str) -> None:
     creates.flush()
     report.merges += [Merge(creates.ids[position], rows) for position, rows in new_merges]
     report.merges.sort(key=lambda merge: merge.rows)
+    report.notes.sort(key=lambda note: (note.row, note.column))
 
 
 def _create_from_chain(chain: list[tuple[Candidate, dict]], sheet: str, creates: _Creates) -> int:
