@@ -489,3 +489,20 @@ def test_a_shutdown_an_editor_deleted_is_not_recorded_again(client, admin_client
     [note] = report["notes"]
     assert note["row"] == 2 and f"incident {incident['id']}, which was deleted" in note["message"]
     assert _all(client) == []
+
+
+def test_the_cli_reports_conflicts_and_can_let_the_sheet_win(client, runner):
+    assert runner.invoke(args=["demo", "load", "--if-empty"]).exit_code == 0
+    [demo] = _all(client)
+    args = ["incidents", "import", str(SAMPLE), "--format", "stop", "--on-error", "skip"]
+    kept = runner.invoke(args=args)
+    assert kept.exit_code == 0, kept.output
+    assert f"row 3, title: incident {demo['id']} kept {demo['title']!r}" in kept.output
+    assert "conflicts 0" not in kept.output.splitlines()[-1]
+    assert _get(client, demo["id"])["title"] == demo["title"]
+    won = runner.invoke(args=[*args, "--on-conflict", "sheet"])
+    assert won.exit_code == 0, won.output
+    assert "updated 1" in won.output and "conflicts 0 (written)" in won.output
+    after = _get(client, demo["id"])
+    assert after["title"] == "Service-based shutdown in Pakistan (Nationwide)"
+    assert after["legal_cases"] == demo["legal_cases"] and after["asns"] == demo["asns"]
