@@ -111,6 +111,19 @@ def stamp(items: list[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
     return [{**item, "provenance": origin} for item in items]
 
 
+_NEVER = object()  # the import never wrote this field
+
+
+def verdict(stored: Any, sheet: Any, last: Any, on_conflict: str) -> str:
+    """`agree` (already the sheet's), `write` (nobody changed what the import last wrote, or the
+    sheet wins) or `conflict` (an editor's value: left as stored)."""
+    if stored == sheet:
+        return "agree"
+    if on_conflict == "sheet" or (last is not _NEVER and last == stored):
+        return "write"
+    return "conflict"
+
+
 class SheetUpdate:
     """One chain of rows (the latest sheet's row last) applied to a stored incident."""
 
@@ -133,6 +146,9 @@ class SheetUpdate:
         self.incident.refresh_derived()
         return self.conflicts
 
+    def _conflict(self, name: str, stored: Any, sheet: Any) -> None:
+        self.conflicts.append(Conflict(self.row, self.incident.id, name, stored, sheet))
+
     def _field_writes(self, stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The owned fields to write, and those whose stored value is now the sheet's."""
         last = self.state.get("values")
@@ -140,50 +156,49 @@ class SheetUpdate:
         agreed: list[str] = []
         for name in OWNED_FIELDS:
             sheet = field_value(name, self.data.get(name))
-            if stored[name] == sheet:
+            outcome = verdict(stored[name], sheet, (last or {}).get(name, _NEVER), self.on_conflict)
+            if outcome == "agree":
                 agreed.append(name)
-            elif self.on_conflict == "sheet" or (
-                last is not None and name in last and last[name] == stored[name]
-            ):
+            elif outcome == "write":
                 writes[name] = self.data.get(name)
             else:
-                self.conflicts.append(Conflict(self.row, self.incident.id, name, stored[name], sheet))
+                self._conflict(name, stored[name], sheet)
         if writes and incident_rule_errors({**incident_service.current_values(self.incident), **writes}):
-            # The sheet's dates, status, types and platforms only make sense together: where an
-            # editor changed one of them, the others stay as stored too.
-            for name in RULE_FIELDS:
-                if name in writes:
-                    del writes[name]
-                    self.conflicts.append(
-                        Conflict(
-                            self.row,
-                            self.incident.id,
-                            name,
-                            stored[name],
-                            field_value(name, self.data.get(name)),
-                        )
-                    )
+            self._keep_rule_fields(writes, stored)
         return writes, [*agreed, *writes]
+
+    def _keep_rule_fields(self, writes: dict[str, Any], stored: dict[str, Any]) -> None:
+        """The sheet's dates, status, types and platforms only make sense together: where an
+        editor changed one of them, the others stay as stored too (reported as well)."""
+        for name in RULE_FIELDS:
+            if name in writes:
+                del writes[name]
+                self._conflict(name, stored[name], field_value(name, self.data.get(name)))
 
     def _statements(self, origin: str) -> list[dict[str, Any]] | None:
         """Replace the sheet's own statements when nobody changed them; returns the new state
         (None while the import has never written them: an editor's incident)."""
         owned = [s for s in self.incident.acknowledgements if provenance.is_from(s, provenance.STOP)]
         current = _sorted_statements([statement_content(s) for s in owned])
-        sheet_items = self.data.get(STATEMENTS) or []
-        sheet = _sorted_statements([statement_content(item) for item in sheet_items])
+        items = self.data.get(STATEMENTS) or []
+        sheet = _sorted_statements([statement_content(item) for item in items])
         last = self.state.get(STATEMENTS)
-        if current == sheet:
-            return sheet
-        if self.on_conflict != "sheet" and (last is None or last != current):
-            self.conflicts.append(Conflict(self.row, self.incident.id, STATEMENTS, current, sheet))
+        outcome = verdict(current, sheet, _NEVER if last is None else last, self.on_conflict)
+        if outcome == "conflict":
+            self._conflict(STATEMENTS, current, sheet)
             return last
+        if outcome == "write":
+            self._replace_statements(owned, items, origin)
+        return sheet
+
+    def _replace_statements(
+        self, owned: list[Acknowledgement], items: list[dict[str, Any]], origin: str
+    ) -> None:
         for statement in owned:
             self.incident.acknowledgements.remove(statement)
-        for item in sheet_items:
+        for item in items:
             values = {key: value for key, value in item.items() if key != "id"}
             self.incident.acknowledgements.append(Acknowledgement(**values, provenance=origin))
-        return sheet
 
     def _add_sources(self, sources: list[tuple[dict[str, Any], str]]) -> None:
         """Add the sheet's sources the incident lacks (by URL); never remove one."""

@@ -408,19 +408,26 @@ def _keeping_others_records(incident: Incident, data: dict) -> dict:
     brought (an editor's statements, court cases, sources) listed by id: they stay."""
     data = dict(data)
     for name in incident_service.CHILD_MODELS:
-        if name not in data:
-            continue
-        items = list(data[name])
-        named = {item.get("id") for item in items}
-        columns = _CHILD_CONTENT[name]
-        listed = [{key: item.get(key) for key in columns} for item in items]
-        for child in getattr(incident, name):
-            content = {key: getattr(child, key) for key in columns}
-            if child.id in named or provenance.is_from(child, provenance.NATIVE) or content in listed:
-                continue
-            items.append({"id": child.id, **content})
-        data[name] = items
+        if name in data:
+            data[name] = [*data[name], *_left_out(getattr(incident, name), data[name], _CHILD_CONTENT[name])]
     return data
+
+
+def _left_out(records: list[Any], items: list[dict], columns: list[str]) -> list[dict]:
+    """The records (as items with their ids) that the items neither name nor repeat, and that no
+    native import brought."""
+    named = {item.get("id") for item in items}
+    listed = [{key: item.get(key) for key in columns} for item in items]
+    kept = []
+    for record in records:
+        content = {key: getattr(record, key) for key in columns}
+        if (
+            record.id not in named
+            and content not in listed
+            and not provenance.is_from(record, provenance.NATIVE)
+        ):
+            kept.append({"id": record.id, **content})
+    return kept
 
 
 # A child record's own fields (what a row can give), by child list.

@@ -102,43 +102,54 @@ def assign(items: Sequence[T], candidates: Sequence[C], score: Callable[[T, C], 
     return paired
 
 
+def _years(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[list[int]]:
+    """Indexes of `rows` grouped by sheet year, earliest year first (file order within one)."""
+    grouped: dict[int, list[int]] = {}
+    for index, (year, _) in enumerate(rows):
+        grouped.setdefault(year, []).append(index)
+    return [grouped[year] for year in sorted(grouped)]
+
+
 def chains(rows: Sequence[tuple[int, dict[str, Any]]]) -> list[list[int]]:
     """Group rows that are one shutdown re-issued in later yearly sheets.
 
     `rows`: (sheet year, loaded document) per row, in file order. Returns chains of indexes into
     `rows`, each in sheet-year order (the last one is the latest sheet's row). A row joins the
-    best-matching chain of an earlier year with its country and start date, whose latest row has
-    an overlapping area; rows of one year never join each other.
+    best-matching chain of an earlier year with its country and start date, whose rows have an
+    overlapping area; rows of one year never join each other.
     """
     by_key: dict[tuple[str, str], list[list[int]]] = {}
-    order = sorted(range(len(rows)), key=lambda index: (rows[index][0], index))
     result: list[list[int]] = []
-    start = 0
-    while start < len(order):
-        year = rows[order[start]][0]
-        end = start
-        while end < len(order) and rows[order[end]][0] == year:
-            end += 1
+    for indexes in _years(rows):
         same_year: dict[tuple[str, str], list[int]] = {}
-        for index in order[start:end]:
+        for index in indexes:
             same_year.setdefault(shutdown_key(rows[index][1]), []).append(index)
-        for key, indexes in same_year.items():
-            open_chains = [chain for chain in by_key.get(key, []) if rows[chain[-1]][0] < year]
-            paired = assign(
-                indexes,
-                open_chains,
-                lambda index, chain: match_score(
-                    [rows[index][1].get("area")],
-                    [rows[member][1].get("area") for member in chain],
-                    same_kind(rows[index][1], rows[chain[-1]][1]),
-                ),
-            )
-            for position, index in enumerate(indexes):
-                if position in paired:
-                    open_chains[paired[position]].append(index)
-                else:
-                    chain = [index]
-                    result.append(chain)
-                    by_key.setdefault(key, []).append(chain)
-        start = end
+        for key, keyed in same_year.items():
+            earlier = by_key.setdefault(key, [])
+            new = _extend(rows, keyed, list(earlier))
+            earlier += new
+            result += new
     return result
+
+
+def _extend(
+    rows: Sequence[tuple[int, dict[str, Any]]], indexes: list[int], earlier: list[list[int]]
+) -> list[list[int]]:
+    """Append each row (of one year and shutdown key) to its best earlier chain; the new chains
+    of the rows that match none."""
+
+    def score(index: int, chain: list[int]) -> int:
+        return match_score(
+            [rows[index][1].get("area")],
+            [rows[member][1].get("area") for member in chain],
+            same_kind(rows[index][1], rows[chain[-1]][1]),
+        )
+
+    paired = assign(indexes, earlier, score)
+    new = []
+    for position, index in enumerate(indexes):
+        if position in paired:
+            earlier[paired[position]].append(index)
+        else:
+            new.append([index])
+    return new
