@@ -506,3 +506,11 @@ def test_the_cli_reports_conflicts_and_can_let_the_sheet_win(client, runner):
     after = _get(client, demo["id"])
     assert after["title"] == "Service-based shutdown in Pakistan (Nationwide)"
     assert after["legal_cases"] == demo["legal_cases"] and after["asns"] == demo["asns"]
+
+
+def test_a_dry_run_reports_the_conflicts_and_writes_nothing(client):
+    incident, curated = _imported_then_curated(client)
+    report = _stop(client, _sheet(LATER), "&dry_run=true", filename="stop-2025.csv")
+    assert report["dry_run"] and report["updated"] == 1
+    assert [c["field"] for c in report["conflicts"]] == ["title", "end_date"]
+    assert _get(client, incident["id"]) == curated
