@@ -25,9 +25,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.resources import register_blueprints
 
     register_blueprints(app, api)
-    from app.services import aggregates, revisions
+    from app.services import aggregates, provenance, revisions
 
     revisions.install()
+    provenance.install()
     aggregates.init_app(app)
     # Hooks run in this order: the transaction mode first, then the rate limits, then the guards.
     transactions.init_app(app)

@@ -196,7 +196,14 @@ def _import_process() -> Iterator[None]:
     show_default=True,
     help="abort: any bad row and nothing is written; skip: write the valid rows.",
 )
-def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["keep", "sheet"]),
+    default="keep",
+    show_default=True,
+    help="STOP: keep (and report) fields editors changed since the sheet wrote them, or let the sheet win.",
+)
+def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_conflict: str) -> None:
     """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""
     from app.services import importer
 
@@ -216,14 +223,27 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str) -> None:
             fmt=fmt,
             dry_run=dry_run,
             on_error=on_error,
+            on_conflict=on_conflict,
+            sheet=importer.sheet_name(file),
             progress=bar.update,
         )
     for error in report.errors:
         click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
+    for note in report.notes:
+        click.echo(f"row {note.row}, {note.column} (recorded): {note.message}", err=True)
+    for merge in report.merges:
+        click.echo(f"incident {merge.incident} <- rows {', '.join(map(str, merge.rows))}", err=True)
+    for conflict in report.conflicts:
+        click.echo(
+            f"row {conflict.row}, {conflict.field}: incident {conflict.incident} kept "
+            f"{conflict.stored!r} (sheet: {conflict.sheet!r})",
+            err=True,
+        )
     verdict = "dry run, nothing written" if dry_run else ("written" if report.written else "NOTHING WRITTEN")
     click.echo(
         f"rows {report.rows}: created {report.created}, updated {report.updated}, "
-        f"unchanged {report.unchanged}, merged {report.merged}, rejected {report.rejected} ({verdict})"
+        f"unchanged {report.unchanged}, merged {report.merged}, rejected {report.rejected}, "
+        f"conflicts {len(report.conflicts)} ({verdict})"
     )
     if report.errors and on_error == "abort":
         raise SystemExit(1)

@@ -28,7 +28,7 @@ from tests.test_stored_documents import _without_server_values, assert_stored_co
 COUNT = bulk_create.PIPELINE_FIRST_BATCH + bulk_create.PIPELINE_BATCH + 7  # three batches
 
 
-SERVER_COLUMNS = {"id", "created_at", "updated_at"}
+SERVER_COLUMNS = {"id", "created_at", "updated_at", "provenance_at"}
 
 
 def _varied_documents(monkeypatch) -> list[dict[str, Any]]:
@@ -47,7 +47,8 @@ def _csv_cells(line: str) -> dict[str, Any]:
     cells = dict(zip(csv_format.HEADER, next(csv.reader([line])), strict=True))
     for name in ("acknowledgements", "legal_cases", "sources"):
         cells[name] = [
-            {k: v for k, v in item.items() if k != "id"} for item in json.loads(cells[name] or "[]")
+            {k: v for k, v in item.items() if k not in ("id", "provenance_at")}
+            for item in json.loads(cells[name] or "[]")
         ]
     return {name: value for name, value in cells.items() if name not in SERVER_COLUMNS}
 

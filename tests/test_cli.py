@@ -66,8 +66,8 @@ def test_demo_load_twice_leaves_one_demo(runner, client):
 
 
 def test_demo_is_recognised_after_an_import_rewrote_it(runner, client):
-    """The README's steps: the demo, then the STOP sample, whose row for the same block rewrites
-    the demo's title; loading the demo again must not add a second one."""
+    """The demo, then the STOP sample letting the sheet win (`on_conflict=sheet`), whose row for
+    the same block rewrites the demo's title; loading the demo again must not add a second one."""
     from tests.test_revert import SAMPLE, import_stop
 
     runner.invoke(args=["demo", "load"])

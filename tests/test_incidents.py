@@ -51,10 +51,14 @@ INCIDENT_FIELDS = {
     "acknowledgements",
     "legal_cases",
     "sources",
+    "stop_rows",
+    "provenance",
+    "provenance_at",
     "created_at",
     "updated_at",
     "revision",
 }
+PROVENANCE_FIELDS = {"provenance", "provenance_at"}
 ACKNOWLEDGEMENT_FIELDS = {
     "id",
     "actor",
@@ -65,6 +69,7 @@ ACKNOWLEDGEMENT_FIELDS = {
     "justification",
     "quote",
     "source_url",
+    *PROVENANCE_FIELDS,
 }
 LEGAL_CASE_FIELDS = {
     "id",
@@ -78,8 +83,18 @@ LEGAL_CASE_FIELDS = {
     "ruling_summary",
     "next_hearing_on",
     "source_url",
+    *PROVENANCE_FIELDS,
 }
-SOURCE_FIELDS = {"id", "url", "title", "publisher", "published_on", "kind", "archived_url"}
+SOURCE_FIELDS = {
+    "id",
+    "url",
+    "title",
+    "publisher",
+    "published_on",
+    "kind",
+    "archived_url",
+    *PROVENANCE_FIELDS,
+}
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 HUGE_ID = "99999999999999999999"

@@ -342,6 +342,14 @@ def test_step_by_step_upgrade_keeps_every_row(empty_database):
         assert [a["actor"] for a in document["acknowledgements"]] == ["Ministry of Interior"]
         assert [c["court"] for c in document["legal_cases"]] == ["Sindh High Court"]
         assert [s["url"] for s in document["sources"]] == ["https://example.org/balochistan"]
+        # 0012: made before provenance was kept; the incident's from its first revision's actor
+        assert (document["provenance"], document["provenance_at"]) == ("legacy:cli", document["created_at"])
+        assert {
+            (r["provenance"], r["provenance_at"])
+            for name in ("acknowledgements", "legal_cases", "sources")
+            for r in document[name]
+        } == {("legacy", None)}
+        assert document["stop_rows"] == []
         assert (document["networks"], document["asns"], document["telcos"]) == (
             ["mobile"],
             [45669],

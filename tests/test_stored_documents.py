@@ -128,11 +128,12 @@ def _csv(table: list[list[str]]) -> bytes:
     return out.getvalue().encode()
 
 
-def _without_server_values(document: dict[str, Any]) -> dict[str, Any]:
-    """A document without what the server assigns (ids, timestamps)."""
-    skip = {"id", "created_at", "updated_at"}
+def _without_server_values(document: dict[str, Any], also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A document without what the server assigns (ids, timestamps; `also`: more fields, of
+    the incident and of its child records)."""
+    skip = {"id", "created_at", "updated_at", "provenance_at", *also}
     return {
-        key: [{k: v for k, v in item.items() if k != "id"} for item in value]
+        key: [{k: v for k, v in item.items() if k not in skip} for item in value]
         if key in ("acknowledgements", "legal_cases", "sources")
         else value
         for key, value in document.items()
@@ -157,7 +158,10 @@ def test_import_creates_what_the_api_creates(app, client):
     imported = client.get(f"{LIST}?page_size=500").get_json()
 
     def by_title(documents):
-        return {document["title"]: _without_server_values(document) for document in documents}
+        # where each came from differs: the editor's key, then the import's file and row
+        return {
+            document["title"]: _without_server_values(document, ("provenance",)) for document in documents
+        }
 
     assert len(by_title(made)) == len(made)
     assert by_title(imported) == by_title(made)
@@ -168,7 +172,12 @@ def test_import_creates_what_the_api_creates(app, client):
     for revision in revisions:
         changes, document = posted_by_title[revision.document["title"]]
         assert revision.revision == 1 and revision.action == "create"
-        assert _without_server_values(revision.document) == _without_server_values(document)
+        assert _without_server_values(revision.document, ("provenance",)) == _without_server_values(
+            document, ("provenance",)
+        )
+        # rows are created in file order: row 2 (the first) gets the first id
+        row = revision.document["id"] - min(r.document["id"] for r in revisions) + 2
+        assert revision.document["provenance"] == f"native:incidents.csv#{row}"
         assert set(revision.changes) == set(changes)
 
 
@@ -297,6 +306,13 @@ def test_the_upgrade_builds_the_copies_of_existing_incidents(app, client, runner
     assert result.exit_code == 0, result.output
     assert f"Stored documents rebuilt: {len(made)}." in result.output
     assert assert_stored_copies_current(app) == len(made)
+    # Going below 0012 drops provenance; 0012 gives it back as `legacy` (the first revision's
+    # actor for an incident, at its creation time; no time for a child record).
+    for incident in listed:
+        incident["provenance"] = "legacy:test-editor"
+        for name in ("acknowledgements", "legal_cases", "sources"):
+            for record in incident[name]:
+                record.update(provenance="legacy", provenance_at=None)
     assert client.get(f"{LIST}?page_size=500").get_json() == listed
 
 

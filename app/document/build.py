@@ -67,6 +67,7 @@ COMPUTED: dict[str, Reader] = {
     "duration_days": lambda row: duration_days(row.start_date, row.end_date, row.status),
     "acknowledgement_delay_days": lambda row: delay_days(row.start_date, row.acknowledged_on),
     "telcos": lambda row: list(row.telcos or ()),
+    "stop_rows": lambda row: list(row.stop_rows or ()),
 }
 # Incident fields read from tables of their own, given to `build_document` by name: values
 # (table, value column) and child records (table).

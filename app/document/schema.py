@@ -70,6 +70,27 @@ def _unknown_by_default(values: tuple[str, ...], text: str) -> Enum:
     return Enum(values, load_default="unknown", metadata=described(text))
 
 
+def _provenance() -> F.String:
+    """Where a record (the incident, a statement, a court case, a source) came from; read-only."""
+    return F.String(
+        dump_only=True,
+        allow_none=True,
+        metadata=described(
+            "Where the record came from: `editor:<key name>`, `stop:<file name>#<row>` (a STOP "
+            "sheet's row), `native:<file name>#<row>` (a native CSV import), `cli`, `seed:demo`, "
+            "or `legacy:<actor>` / `legacy` (recorded before provenance was kept). An import "
+            "never removes or replaces a record whose provenance is not its own.",
+            example="stop:stop_combined_2016_2025.csv#395",
+        ),
+    )
+
+
+def _provenance_at() -> Timestamp:
+    return Timestamp(
+        dump_only=True, allow_none=True, metadata=described("When the record came (UTC); null if unknown.")
+    )
+
+
 def _list(inner: ma.fields.Field, text: str, *, max_items: int = 100) -> F.List:
     return F.List(
         inner,
@@ -109,6 +130,8 @@ class AcknowledgementSchema(Schema):
         load_default=None,
         metadata=described("Where the statement can be read (http/https)."),
     )
+    provenance = _provenance()
+    provenance_at = _provenance_at()
 
 
 class LegalCaseSchema(Schema):
@@ -127,6 +150,8 @@ class LegalCaseSchema(Schema):
     source_url = HttpUrl(
         allow_none=True, load_default=None, metadata=described("Court document or report (http/https).")
     )
+    provenance = _provenance()
+    provenance_at = _provenance_at()
 
     @ma.validates_schema
     def _ruling_after_filing(self, data: dict, **kwargs: Any) -> None:
@@ -144,6 +169,31 @@ class SourceSchema(Schema):
     kind = Enum(vocab.SOURCE_KINDS, load_default="other", metadata=described("Kind of evidence."))
     archived_url = HttpUrl(
         allow_none=True, load_default=None, metadata=described("Archived copy (http/https).")
+    )
+    provenance = _provenance()
+    provenance_at = _provenance_at()
+
+
+class EmptyList(F.List):
+    """A list that is `[]`, never null, when nothing is stored (a column older rows lack)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(value or [], attr, obj, **kwargs)
+
+
+class StopRowSchema(Schema):
+    """One STOP sheet row merged into an incident, with the cells no field holds as written."""
+
+    sheet = F.String(metadata=described("File name of the sheet."))
+    row = F.Integer(metadata=described("Row of the sheet as a spreadsheet numbers it (header = 1)."))
+    count_year = F.Integer(allow_none=True, metadata=described("The sheet's `count_year`."))
+    cells = F.Dict(
+        keys=F.String(),
+        values=F.String(),
+        metadata=described(
+            "The row's non-empty cells that no field of the incident holds as written, by column "
+            "(`info_source`, `region`, `users_notified`, a platform flag of `Unknown`, …)."
+        ),
     )
 
 
@@ -288,6 +338,16 @@ class IncidentSchema(Schema):
         validate=ma.validate.Length(max=500),
         metadata=described("Evidence."),
     )
+    stop_rows = EmptyList(
+        F.Nested(StopRowSchema),
+        dump_only=True,
+        metadata=described(
+            "The STOP sheet rows this incident was imported from (every re-issue of it in a later "
+            "yearly sheet), each with the cells that no other field holds as written."
+        ),
+    )
+    provenance = _provenance()
+    provenance_at = _provenance_at()
     created_at = Timestamp(dump_only=True, metadata=described("When the incident was recorded (UTC)."))
     updated_at = Timestamp(dump_only=True, metadata=described("Last change, children included (UTC)."))
     revision = F.Integer(

@@ -40,7 +40,7 @@ from app.models import (
     StoredDocument,
 )
 from app.models.incident import derived_fields
-from app.services import revisions
+from app.services import provenance, revisions
 
 # (document field, model, column); the value lists, each sorted like a GET shows it
 VALUE_ROWS = (
@@ -166,10 +166,12 @@ def _value_lists(data: dict[str, Any]) -> dict[str, list]:
 
 
 def _child_rows(
-    data: dict[str, Any], incident_id: int, child_ids: dict[str, Iterator[int]]
+    data: dict[str, Any], incident_id: int, child_ids: dict[str, Iterator[int]], stamp: tuple[str, Any]
 ) -> dict[str, list[dict[str, Any]]]:
-    """The document's child records as rows, in the order given, with their reserved ids."""
+    """The document's child records as rows, in the order given, with their reserved ids (and
+    the incident's provenance when an item names none)."""
     rows: dict[str, list[dict[str, Any]]] = {}
+    origin = (data.get("provenance") or stamp[0], data.get("provenance_at") or stamp[1])
     for name, _ in CHILD_ROWS:
         defaults, columns, ids = CHILD_DEFAULTS[name], CHILD_COLUMNS[name], child_ids[name]
         rows[name] = [
@@ -177,14 +179,23 @@ def _child_rows(
                 "id": next(ids),
                 "incident_id": incident_id,
                 **{key: item.get(key, defaults.get(key)) for key in columns},
+                **_stamped(item, origin),
             }
             for item in data.get(name) or ()
         ]
     return rows
 
 
+def _stamped(record: dict[str, Any], stamp: tuple[str, Any]) -> dict[str, Any]:
+    """A new record's provenance: its own, else the stamp (app/services/provenance.py)."""
+    return {
+        "provenance": record.get("provenance") or stamp[0],
+        "provenance_at": record.get("provenance_at") or stamp[1],
+    }
+
+
 def _incident_row(
-    data: dict[str, Any], incident_id: int, children: dict[str, list[dict[str, Any]]], now
+    data: dict[str, Any], incident_id: int, children: dict[str, list[dict[str, Any]]], now, origin: str
 ) -> dict[str, Any]:
     """The incident's own row at revision 1: the document's columns, defaults, derived fields."""
     row = {key: data.get(key, INCIDENT_DEFAULTS.get(key)) for key in INCIDENT_COLUMNS}
@@ -197,6 +208,7 @@ def _incident_row(
         updated_at=now,
         deleted_at=None,
         **derived_fields(children["acknowledgements"], children["legal_cases"]),
+        **_stamped(data, (origin, now)),
     )
     return row
 
@@ -212,16 +224,22 @@ class _Batch:
         self.stored: list[dict[str, Any]] = []
 
     def add(
-        self, data: dict[str, Any], incident_id: int, child_ids: dict[str, Iterator[int]], now, actor
+        self,
+        data: dict[str, Any],
+        incident_id: int,
+        child_ids: dict[str, Iterator[int]],
+        now,
+        actor: str,
+        origin: str,
     ) -> None:
         """One loaded document's rows."""
         lists = _value_lists(data)
         for name, _, column in VALUE_ROWS:
             self.values[name] += [{"incident_id": incident_id, column: value} for value in lists[name]]
-        children = _child_rows(data, incident_id, child_ids)
+        children = _child_rows(data, incident_id, child_ids, (origin, now))
         for name, rows in children.items():
             self.children[name] += rows
-        row = _incident_row(data, incident_id, children, now)
+        row = _incident_row(data, incident_id, children, now, origin)
         document = build_document(
             SimpleNamespace(**row),
             **lists,
@@ -272,6 +290,7 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
         return []
     now = utcnow()
     actor = session.info.get("actor", "system")
+    origin = provenance.session_origin(session)
     ids = reserve_ids(session, Incident, len(documents))
     child_ids: dict[str, Iterator[int]] = {
         name: iter(reserve_ids(session, model, sum(len(data.get(name) or ()) for data in documents)))
@@ -298,7 +317,7 @@ def bulk_create(session: Session, documents: list[dict[str, Any]]) -> list[int]:
                 break
             batch = _Batch()
             for index in range(start, end):
-                batch.add(documents[index], ids[index], child_ids, now, actor)
+                batch.add(documents[index], ids[index], child_ids, now, actor, origin)
             writer.submit(write, batch.write_incidents)
             rows.take_rows(batch)
         # The small rows (a few per incident) last, one statement or COPY per table rather than

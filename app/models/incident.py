@@ -110,13 +110,26 @@ STATS_COLUMNS = (
 )
 
 
+class Provenance:
+    """Where a record came from and when (a mixin of the incident and its child records).
+
+    `provenance` is `kind:detail`: `editor:<key name>`, `stop:<file name>#<row>`,
+    `native:<file name>#<row>`, `cli`, `seed:demo`, or `legacy:<actor>` for records made before
+    provenance was kept (migration 0012). Set once, when the record is created
+    (app/services/provenance.py); an import recognises its own records by it.
+    """
+
+    provenance: Mapped[str | None] = mapped_column(sa.String(300))
+    provenance_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 def _live_index(name: str, *columns: str) -> sa.Index:
     """An index of live incidents only (partial: not soft-deleted), which is what every list reads."""
     live = "deleted_at IS NULL"
     return sa.Index(name, *columns, sqlite_where=sa.text(live), postgresql_where=sa.text(live))
 
 
-class Incident(Base):
+class Incident(Provenance, Base):
     __tablename__ = "incidents"
     __table_args__ = (
         sa.CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
@@ -180,6 +193,12 @@ class Incident(Base):
     revision: Mapped[int] = mapped_column(default=1)
     # Soft delete: a deleted incident leaves lists, exports and stats but keeps its history.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The STOP sheet rows merged into this incident, each with the cells no field holds as written
+    # (app/services/stop_format/extras.py); shown as `stop_rows`.
+    stop_rows: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    # Not shown: what the STOP import last wrote (field values and its statements), so that a
+    # re-import can tell an editor's change from its own (app/services/curation.py).
+    import_state: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     # Multi-valued fields as rows (indexable filters on both backends); ordered so output is stable.
     platform_rows: Mapped[list[IncidentPlatform]] = relationship(
@@ -251,7 +270,7 @@ class IncidentAsn(Base):
     asn: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, index=True)
 
 
-class Acknowledgement(Base):
+class Acknowledgement(Provenance, Base):
     """An official statement about an incident: an admission or a denial."""
 
     __tablename__ = "acknowledgements"
@@ -267,7 +286,7 @@ class Acknowledgement(Base):
     source_url: Mapped[str | None] = mapped_column(sa.String(2000))
 
 
-class LegalCase(Base):
+class LegalCase(Provenance, Base):
     """Litigation about an incident, in one court."""
 
     __tablename__ = "legal_cases"
@@ -290,7 +309,7 @@ class LegalCase(Base):
     source_url: Mapped[str | None] = mapped_column(sa.String(2000))
 
 
-class Source(Base):
+class Source(Provenance, Base):
     """A piece of evidence: a news story, a measurement, a court document …"""
 
     __tablename__ = "sources"

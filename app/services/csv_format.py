@@ -98,6 +98,15 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _derived(value: Any) -> str:
+    """A read-only cell: text escaped, a list of records (`stop_rows`) as JSON ("" when empty)."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return neutralise(orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()) if value else ""
+    return _plain(value)
+
+
 def _children(items: list[dict[str, Any]]) -> str:
     """Child records without their ids (they belong to this database only)."""
     if not items:
@@ -121,7 +130,7 @@ def _cell(name: str, kind: str) -> Callable[[dict[str, Any]], str]:
     if kind == "text":
         return lambda document: _text(document[name])
     if kind == "derived":
-        return lambda document: _text(value) if isinstance(value := document[name], str) else _plain(value)
+        return lambda document: _derived(document[name])
     return lambda document: _plain(document[name])
 
 

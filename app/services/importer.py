@@ -7,7 +7,6 @@ API, so revisions, derived fields and validation are identical.
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -18,22 +17,32 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.document.build import incident_document
-from app.document.schema import IncidentSchema
+from app.document.schema import IncidentSchema, max_items
 from app.fast import bulk_create
 from app.fast.load import loader_for
 from app.models import Incident
-from app.services import csv_format, revisions, stop_format
+from app.services import csv_format, curation, provenance, revisions, stop_format, stop_matching
 from app.services import incidents as incident_service
 from app.services import platforms as platform_service
 from app.services.stop_format import RowError
 
 FORMATS = ("native", "stop")
 ON_ERROR = ("abort", "skip")
+ON_CONFLICT = curation.ON_CONFLICT
 # Columns of the native CSV that the server computes: present in exports, ignored on import.
 NATIVE_IGNORED = {name for name, kind in csv_format.COLUMNS if kind == "derived"} | {"source_urls"}
 NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
 FLUSH_EVERY = 500
+SOURCES_PER_INCIDENT = max_items(IncidentSchema, "sources")
 CREATE_BATCH = 5000
+
+
+@dataclass
+class Merge:
+    """STOP rows that are one shutdown (re-issued in later yearly sheets): one incident."""
+
+    incident: int
+    rows: list[int]
 
 
 @dataclass
@@ -41,6 +50,7 @@ class ImportReport:
     format: str
     dry_run: bool
     on_error: str
+    on_conflict: str = "keep"
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -48,6 +58,9 @@ class ImportReport:
     merged: int = 0  # STOP rows folded into a later sheet's row of the same incident
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    conflicts: list[curation.Conflict] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)  # rows recorded, with something to check
 
     @property
     def written(self) -> bool:
@@ -55,7 +68,8 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         body = asdict(self)
-        body["errors"] = [asdict(error) for error in self.errors]
+        for name in ("errors", "conflicts", "merges", "notes"):
+            body[name] = [asdict(item) for item in getattr(self, name)]
         return body
 
 
@@ -68,6 +82,9 @@ class Candidate:
     incident_id: int | None = None  # native: the row's id
     expected_revision: int | None = None  # native: the revision the row was exported at
     count_year: int = 0  # STOP: the sheet year; later sheets win
+    cells: dict[str, str] = field(default_factory=dict)  # STOP: cells no field holds as written
+    row_cells: dict[str, str] = field(default_factory=dict)  # STOP: every non-empty cell
+    territory: str | None = None  # STOP: a territory without an ISO code, recorded in its country
 
 
 # --------------------------------------------------------------------------- reading rows
@@ -175,10 +192,21 @@ def stop_candidates(
     candidates, count = [], 0
     for number, row in stop_format.read_rows(reader_lines):
         count += 1
-        documents, row_errors = stop_format.convert_row(row, number, aliases)
+        converted, row_errors = stop_format.convert_row_fully(row, number, aliases)
         errors += row_errors
         year = int(row.get("count_year") or 0) if (row.get("count_year") or "").isdigit() else 0
-        candidates += [Candidate(number, document, count_year=year) for document in documents]
+        row_cells = stop_format.all_cells(row) if converted else {}
+        candidates += [
+            Candidate(
+                number,
+                item.document,
+                count_year=year,
+                cells=item.cells,
+                row_cells=row_cells,
+                territory=item.territory,
+            )
+            for item in converted
+        ]
     return candidates, errors, count
 
 
@@ -206,6 +234,13 @@ def separator_problem(header_line: str) -> str | None:
     return None
 
 
+def sheet_name(filename: str | None) -> str:
+    """The name a file is recorded by in provenance: its base name, without control characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    return name[:200] or "upload.csv"
+
+
 def _without_bom(lines: Iterable[str]) -> Iterator[str]:
     first = True
     for line in lines:
@@ -218,44 +253,68 @@ def _without_bom(lines: Iterable[str]) -> Iterator[str]:
 # --------------------------------------------------------------------------- matching
 
 
-def _key(document: dict[str, Any]) -> tuple:
-    start = document["start_date"]
-    return (
-        document["country"],
-        start.isoformat() if isinstance(start, date) else start,
-        tuple(sorted(document.get("shutdown_types") or ())),
-        tuple(sorted(document.get("platforms") or ())),
-    )
-
-
-def _area(value: str | None) -> str:
-    return " ".join((value or "").lower().split())
-
-
 def _stop_existing(session: Session, loaded: list[tuple[Candidate, dict]]) -> dict[tuple, list[Incident]]:
-    """Live incidents that share a country and start date with the file's rows, by key."""
-    pairs = {(data["country"], data["start_date"]) for _, data in loaded}
+    """Incidents (deleted ones too) that share a country and start date with the file's rows,
+    by (country, start date)."""
+    pairs = {stop_matching.shutdown_key(data) for _, data in loaded}
     found: dict[tuple, list[Incident]] = {}
     countries = sorted({country for country, _ in pairs})
     for offset in range(0, len(countries), 200):
         chunk = countries[offset : offset + 200]
+        starts = sorted({date.fromisoformat(start) for country, start in pairs if country in chunk})
         stmt = (
             sa.select(Incident)
-            .where(Incident.deleted_at.is_(None), Incident.country.in_(chunk))
-            .where(Incident.start_date.in_(sorted({start for country, start in pairs if country in chunk})))
+            .where(Incident.country.in_(chunk))
+            .where(Incident.start_date.in_(starts))
             .options(*incident_service.EAGER)
             .order_by(Incident.id)
         )
         for incident in session.scalars(stmt):
-            if (incident.country, incident.start_date) in pairs:
-                key = (
-                    incident.country,
-                    incident.start_date.isoformat(),
-                    tuple(incident.shutdown_types),
-                    tuple(incident.platforms),
-                )
+            key = (incident.country, incident.start_date.isoformat())
+            if key in pairs:
                 found.setdefault(key, []).append(incident)
     return found
+
+
+def _known_areas(incident: Incident) -> list[str | None]:
+    """The areas an incident is known by: its own, and the ones the sheets gave it."""
+    areas = [incident.area, ((incident.import_state or {}).get("values") or {}).get("area")]
+    areas += [record.get("cells", {}).get("area_name") for record in incident.stop_rows or ()]
+    return [area for area in areas if area] or [None]
+
+
+def _stop_targets(
+    chains: list[list[tuple[Candidate, dict]]], existing: dict[tuple, list[Incident]]
+) -> dict[int, Incident]:
+    """The stored incident each chain of rows updates (by chain index); the others are new.
+
+    A chain and an incident with its country and start date match when their areas are the
+    same or overlap; the best matches are paired first, each incident with one chain at most.
+    Live incidents first; a chain that matches none may match one an editor deleted (which the
+    import then leaves deleted, rather than record the shutdown again)."""
+    by_key: dict[tuple, list[int]] = {}
+    for index, chain in enumerate(chains):
+        by_key.setdefault(stop_matching.shutdown_key(chain[-1][1]), []).append(index)
+    targets: dict[int, Incident] = {}
+    for key, indexes in by_key.items():
+        incidents = existing.get(key, [])
+        if not incidents:
+            continue
+
+        def score(index: int, incident: Incident) -> int:
+            kind = {"shutdown_types": incident.shutdown_types, "platforms": incident.platforms}
+            return stop_matching.match_score(
+                [data.get("area") for _, data in chains[index]],
+                _known_areas(incident),
+                stop_matching.same_kind(chains[index][-1][1], kind),
+            )
+
+        for live in (True, False):
+            pool = [incident for incident in incidents if (incident.deleted_at is None) == live]
+            left = [index for index in indexes if index not in targets]
+            for position, incident_index in stop_matching.assign(left, pool, score).items():
+                targets[left[position]] = pool[incident_index]
+    return targets
 
 
 # --------------------------------------------------------------------------- the import
@@ -268,6 +327,8 @@ def run_import(
     fmt: str,
     dry_run: bool = False,
     on_error: str = "abort",
+    on_conflict: str = "keep",
+    sheet: str = "upload.csv",
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV in one transaction; commits only when something should be written.
@@ -275,8 +336,12 @@ def run_import(
     Each row's document is validated exactly as POST /incidents validates it (the document's
     definition, loaded by app/fast/load.py), and compared with the document the API shows to
     tell an update from an unchanged row.
+
+    `sheet` is the file's name, recorded in the provenance of what the import writes
+    (`stop:<sheet>#<row>`); `on_conflict="sheet"` lets a STOP sheet overwrite the fields editors
+    changed since it last wrote them (by default they are kept and reported: app/services/curation.py).
     """
-    report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error)
+    report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error, on_conflict=on_conflict)
     candidates, errors, report.rows = _read_candidates(session, lines, fmt)
     report.errors.extend(errors)
     loaded = _load_candidates(candidates, report.errors)
@@ -286,8 +351,10 @@ def run_import(
 
     # Loaded documents already passed every rule, and child records carry no ids, so applying
     # them cannot fail half-way.
-    apply = _apply_native if fmt == "native" else _apply_stop
-    apply(session, loaded, report, progress)
+    if fmt == "native":
+        _apply_native(session, loaded, report, progress, sheet)
+    else:
+        _apply_stop(session, loaded, report, progress, sheet)
     report.rejected = len({e.row for e in report.errors})
     report.errors.sort(key=lambda e: (e.row, e.column))
     if report.written:
@@ -327,14 +394,18 @@ class _Creates:
 
     def __init__(self, session: Session) -> None:
         self.session, self.pending = session, []
+        self.ids: list[int] = []  # of the incidents created so far, in the order added
 
-    def add(self, data: dict) -> None:
+    def add(self, data: dict) -> int:
+        """Queue a new incident; returns its position (its id is `ids[position]` after `flush`)."""
         self.pending.append(data)
+        position = len(self.ids) + len(self.pending) - 1
         if len(self.pending) >= CREATE_BATCH:
             self.flush()
+        return position
 
     def flush(self) -> None:
-        bulk_create.bulk_create(self.session, self.pending)
+        self.ids += bulk_create.bulk_create(self.session, self.pending)
         self.pending = []
 
 
@@ -344,18 +415,71 @@ def _write(
     data: dict,
     report: ImportReport,
     creates: _Creates,
+    origin: str,
 ) -> None:
     if incident is None:
-        creates.add(data)
+        creates.add({**data, "provenance": origin})
         report.created += 1
         return
     before = incident_document(incident)
-    incident_service.apply_document(incident, data)
+    incident_service.apply_document(incident, _keeping_others_records(incident, data))
+    _stamp_new_children(incident, origin)
+    _count_change(session, incident, before, report)
+
+
+def _keeping_others_records(incident: Incident, data: dict) -> dict:
+    """A native row's document, with the child records it leaves out that no native import
+    brought (an editor's statements, court cases, sources) listed by id: they stay."""
+    data = dict(data)
+    for name in incident_service.CHILD_MODELS:
+        if name in data:
+            data[name] = [*data[name], *_left_out(getattr(incident, name), data[name], _CHILD_CONTENT[name])]
+    return data
+
+
+def _left_out(records: list[Any], items: list[dict], columns: list[str]) -> list[dict]:
+    """The records (as items with their ids) that the items neither name nor repeat, and that no
+    native import brought."""
+    named = {item.get("id") for item in items}
+    listed = [{key: item.get(key) for key in columns} for item in items]
+    kept = []
+    for record in records:
+        content = {key: getattr(record, key) for key in columns}
+        if (
+            record.id not in named
+            and content not in listed
+            and not provenance.is_from(record, provenance.NATIVE)
+        ):
+            kept.append({"id": record.id, **content})
+    return kept
+
+
+# A child record's own fields (what a row can give), by child list.
+_CHILD_CONTENT = {
+    name: [
+        column.key
+        for column in model.__table__.columns
+        if column.key not in ("id", "incident_id", "provenance", "provenance_at")
+    ]
+    for name, model in incident_service.CHILD_MODELS.items()
+}
+
+
+def _count_change(session: Session, incident: Incident, before: dict, report: ImportReport) -> None:
+    """An update or an unchanged incident, by its document before and after."""
     if incident_document(incident) == before:
         report.unchanged += 1
     else:
         revisions.record(session, incident, "update", before)
         report.updated += 1
+
+
+def _stamp_new_children(incident: Incident, origin: str) -> None:
+    """The provenance of the child records a row added (the others keep theirs)."""
+    for name in incident_service.CHILD_MODELS:
+        for child in getattr(incident, name):
+            if child.provenance is None:
+                child.provenance = origin
 
 
 def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -> None:
@@ -365,7 +489,7 @@ def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -
         progress(1)
 
 
-def _apply_native(session, loaded, report, progress) -> None:
+def _apply_native(session, loaded, report, progress, sheet: str) -> None:
     creates = _Creates(session)
     existing = _native_existing(session, {c.incident_id for c, _ in loaded if c.incident_id is not None})
     for done, (candidate, data) in enumerate(loaded, start=1):
@@ -376,7 +500,8 @@ def _apply_native(session, loaded, report, progress) -> None:
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
-            _write(session, incident, data, report, creates)
+            origin = provenance.from_sheet(provenance.NATIVE, sheet, candidate.row)
+            _write(session, incident, data, report, creates, origin)
         _tick(session, done, progress)
     creates.flush()
 
@@ -413,55 +538,139 @@ def _native_refusal(candidate: Candidate, incident: Incident | None) -> RowError
 
 
 def _stop_chains(loaded: list[tuple[Candidate, dict]]) -> list[list[tuple[Candidate, dict]]]:
-    """Group the rows that are one incident re-issued in later yearly sheets.
-
-    Rows are taken in count_year order; a row joins the chain of an earlier-year row with the
-    same key (preferring the same area, else the only such chain). Rows of the same year that
-    share a key stay separate: different districts cut off the same day.
-    """
-    chains: list[list[tuple[Candidate, dict]]] = []
-    by_key: dict[tuple, list[list[tuple[Candidate, dict]]]] = {}
-    for candidate, data in sorted(loaded, key=lambda item: (item[0].count_year, item[0].row)):
-        key, area = _key(data), _area(data.get("area"))
-        open_chains = [c for c in by_key.get(key, []) if c[-1][0].count_year < candidate.count_year]
-        same_area = [c for c in open_chains if _area(c[-1][1].get("area")) == area]
-        chain = same_area[0] if same_area else (open_chains[0] if len(open_chains) == 1 else None)
-        if chain is None:
-            chain = []
-            chains.append(chain)
-            by_key.setdefault(key, []).append(chain)
-        chain.append((candidate, data))
-    return chains
+    """The rows that are one shutdown re-issued in later yearly sheets (app/services/stop_matching.py),
+    each chain in sheet-year order."""
+    grouped = stop_matching.chains([(candidate.count_year, data) for candidate, data in loaded])
+    return [[loaded[index] for index in chain] for chain in grouped]
 
 
-def _apply_stop(session, loaded, report, progress) -> None:
-    """Each incident once, with its latest sheet's row (later sheets win); matched to the
-    database by key and area, so importing the same file again changes nothing."""
-    existing = _stop_existing(session, loaded)
-    creates = _Creates(session)
+def _stop_record(sheet: str, candidate: Candidate, *, whole: bool) -> dict[str, Any]:
+    """A row's record in the incident's `stop_rows`: its cells that no field holds (every
+    cell when the incident does not hold the row's values: `whole`)."""
+    return {
+        "sheet": sheet,
+        "row": candidate.row,
+        "count_year": candidate.count_year or None,
+        "cells": dict(candidate.row_cells if whole else candidate.cells),
+    }
+
+
+def _merged_records(stored: list[dict] | None, new: list[dict]) -> list[dict]:
+    """The incident's row records with the new ones: a record of the same sheet and row, or of
+    the same content (the same sheet under another name), is replaced."""
+    keys = {(record["sheet"], record["row"]) for record in new}
+    contents = {
+        (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) for record in new
+    }
+    kept = [
+        record
+        for record in stored or ()
+        if (record["sheet"], record["row"]) not in keys
+        and (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) not in contents
+    ]
+    return sorted(
+        [*kept, *new], key=lambda record: (record["count_year"] or 0, record["sheet"], record["row"])
+    )
+
+
+def _chain_sources(chain: list[tuple[Candidate, dict]], sheet: str) -> list[tuple[dict, str]]:
+    """Every source of the chain's rows (the latest row's first), each URL once, with the
+    provenance of the row that brought it."""
+    sources: dict[str, tuple[dict, str]] = {}
+    for candidate, data in reversed(chain):
+        origin = provenance.from_sheet(provenance.STOP, sheet, candidate.row)
+        for item in data.get("sources") or ():
+            sources.setdefault(item["url"], (item, origin))
+    return list(sources.values())[:SOURCES_PER_INCIDENT]
+
+
+def _flag_territories(chain: list[tuple[Candidate, dict]], report: ImportReport) -> None:
+    for candidate, data in chain:
+        if candidate.territory:
+            report.notes.append(
+                RowError(
+                    candidate.row,
+                    "country",
+                    f"'{candidate.territory}' has no ISO 3166-1 code: recorded under {data['country']}, "
+                    f"the country that contains it, with the territory named in the area.",
+                )
+            )
+
+
+def _apply_stop(session, loaded, report, progress, sheet: str) -> None:
+    """Each shutdown once: its rows of every yearly sheet merged (the latest sheet's values, the
+    links of all), matched to the stored incident of the same shutdown, which is updated only
+    where the sheet owns it (app/services/curation.py)."""
     chains = _stop_chains(loaded)
-    chains_per_key = Counter(_key(chain[-1][1]) for chain in chains)
-    claimed: set[int] = set()
+    targets = _stop_targets(chains, _stop_existing(session, loaded))
+    creates = _Creates(session)
+    new_merges: list[tuple[int, list[int]]] = []
     for done, chain in enumerate(chains, start=1):
-        data = chain[-1][1]
-        target = _stop_target(chain, existing.get(_key(data), []), claimed, chains_per_key[_key(data)])
-        if target is not None:
-            claimed.add(target.id)
-        _write(session, target, data, report, creates)
+        target = targets.get(done - 1)
+        rows = [candidate.row for candidate, _ in chain]
+        if target is None:
+            position = _create_from_chain(chain, sheet, creates)
+            report.created += 1
+            if len(chain) > 1:
+                new_merges.append((position, rows))
+        elif target.deleted_at is not None:
+            report.unchanged += 1
+            report.notes.append(
+                RowError(
+                    chain[-1][0].row,
+                    "row",
+                    f"The same shutdown as incident {target.id}, which was deleted: left out (restore "
+                    "the incident to let the sheet update it).",
+                )
+            )
+        else:
+            _update_from_chain(session, target, chain, sheet, report)
+            if len(chain) > 1:
+                report.merges.append(Merge(target.id, rows))
+        _flag_territories(chain, report)
         report.merged += len(chain) - 1
         _tick(session, done, progress)
     creates.flush()
+    report.merges += [Merge(creates.ids[position], rows) for position, rows in new_merges]
+    report.merges.sort(key=lambda merge: merge.rows)
+    report.notes.sort(key=lambda note: (note.row, note.column))
 
 
-def _stop_target(
-    chain: list[tuple[Candidate, dict]], same_key: list[Incident], claimed: set[int], chains_of_key: int
-) -> Incident | None:
-    """The stored incident a chain of rows updates, or None for a new one: an unclaimed incident
-    with the chain's key in one of its areas; else the only incident with that key, when the
-    file has only this chain for it."""
-    areas = {_area(member.get("area")) for _, member in chain}
-    pool = [incident for incident in same_key if incident.id not in claimed]
-    same_area = [incident for incident in pool if _area(incident.area) in areas]
-    if same_area:
-        return same_area[0]
-    return pool[0] if len(pool) == 1 and len(same_key) == 1 and chains_of_key == 1 else None
+def _create_from_chain(chain: list[tuple[Candidate, dict]], sheet: str, creates: _Creates) -> int:
+    latest, data = chain[-1]
+    origin = provenance.from_sheet(provenance.STOP, sheet, latest.row)
+    document = {
+        **data,
+        "acknowledgements": curation.stamp(data.get("acknowledgements") or [], origin),
+        "sources": [
+            {**item, "provenance": item_origin} for item, item_origin in _chain_sources(chain, sheet)
+        ],
+        "stop_rows": _merged_records(
+            None, [_stop_record(sheet, candidate, whole=candidate is not latest) for candidate, _ in chain]
+        ),
+        "import_state": curation.new_state(data),
+        "provenance": provenance.from_sheet(provenance.STOP, sheet, chain[0][0].row),
+    }
+    return creates.add(document)
+
+
+def _update_from_chain(
+    session: Session,
+    incident: Incident,
+    chain: list[tuple[Candidate, dict]],
+    sheet: str,
+    report: ImportReport,
+) -> None:
+    latest, data = chain[-1]
+    before = incident_document(incident)
+    update = curation.SheetUpdate(incident, data, latest.row, report.on_conflict)
+    conflicts = update.apply(
+        provenance.from_sheet(provenance.STOP, sheet, latest.row), _chain_sources(chain, sheet)
+    )
+    records = [
+        _stop_record(sheet, candidate, whole=candidate is not latest or bool(conflicts))
+        for candidate, _ in chain
+    ]
+    incident.stop_rows = _merged_records(incident.stop_rows, records)
+    report.conflicts += conflicts
+    _count_change(session, incident, before, report)

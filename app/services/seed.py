@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import db
 from app.models import Incident
-from app.services import revisions
+from app.services import provenance, revisions
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "seed" / "demo_incident.json"
 
@@ -44,8 +44,9 @@ def load_demo(*, only_if_empty: bool = False) -> DemoLoad:
     present = find_demo(session, data)
     if present is not None:
         return DemoLoad("present", present)
-    incident = create_incident(session, data)
-    session.commit()
+    with provenance.origin(session, provenance.SEED_DEMO):
+        incident = create_incident(session, data)
+        session.commit()
     return DemoLoad("loaded", incident)
 
 

@@ -142,7 +142,9 @@ class IncidentsImportViews(MethodView):
 
         All or nothing by default: any bad row and nothing is written (422 with every bad row).
         `on_error=skip` writes the valid rows in one transaction and reports the others;
-        `dry_run=true` only reports. The response always carries the counts.
+        `dry_run=true` only reports. The response always carries the counts. A re-import changes
+        only what the sheet owns: fields an editor changed are kept and listed in `conflicts`
+        (unless `on_conflict=sheet`), records an editor added stay.
         """
         lines = _read_upload(files["file"])
         report = importer.run_import(
@@ -151,6 +153,8 @@ class IncidentsImportViews(MethodView):
             fmt=args["format"],
             dry_run=args["dry_run"],
             on_error=args["on_error"],
+            on_conflict=args["on_conflict"],
+            sheet=importer.sheet_name(files["file"].filename),
         )
         body = ImportReportSchema().dump(report)
         if report.errors and report.on_error == "abort":

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from app.document.fields import Enum
 from app.http.schemas import QueryArgsSchema
 from app.resources.incidents.schemas import IncidentQueryArgsSchema
-from app.services.importer import FORMATS, ON_ERROR
+from app.services.importer import FORMATS, ON_CONFLICT, ON_ERROR
 from app.services.stats import GROUPS
 
 F = ma.fields
@@ -50,6 +50,17 @@ class ImportArgsSchema(QueryArgsSchema):
             "`skip`: write the valid rows in one transaction and report the rejected ones."
         },
     )
+    on_conflict = Enum(
+        ON_CONFLICT,
+        load_default="keep",
+        metadata={
+            "description": "STOP: what to do with a field an editor changed since the sheet last "
+            "wrote it (or that the sheet never wrote: an incident an editor made). `keep` (default): "
+            "leave it as stored and report it in `conflicts`. `sheet`: let the sheet's value win. "
+            "Either way records the import did not bring (an editor's statements, court cases) stay, "
+            "and sources are only ever added."
+        },
+    )
 
 
 class ImportFileSchema(ma.Schema):
@@ -72,22 +83,57 @@ class RowErrorSchema(ma.Schema):
     message = F.String(metadata={"description": "What is wrong."})
 
 
+class ConflictSchema(ma.Schema):
+    row = F.Integer(metadata={"description": "Row of the file (its latest sheet's row for merged rows)."})
+    incident = F.Integer(metadata={"description": "The incident left as stored."})
+    field = F.String(metadata={"description": "The field (`acknowledgements`: the sheet's statements)."})
+    stored = F.Raw(allow_none=True, metadata={"description": "The value kept (as the document shows it)."})
+    sheet = F.Raw(allow_none=True, metadata={"description": "The value the sheet gives."})
+
+
+class MergeSchema(ma.Schema):
+    incident = F.Integer(
+        metadata={"description": "The incident (its id; in a dry run, the id it would have)."}
+    )
+    rows = F.List(F.Integer(), metadata={"description": "The rows of the file that are this one shutdown."})
+
+
 class ImportReportSchema(ma.Schema):
     format = F.String(metadata={"description": "The format read."})
     dry_run = F.Boolean(metadata={"description": "True when nothing was written on purpose."})
     on_error = F.String(metadata={"description": "`abort` or `skip`."})
+    on_conflict = F.String(metadata={"description": "`keep` or `sheet`."})
     rows = F.Integer(metadata={"description": "Data rows read."})
     created = F.Integer(metadata={"description": "Incidents created (or that would be)."})
     updated = F.Integer(metadata={"description": "Incidents changed (or that would be)."})
     unchanged = F.Integer(metadata={"description": "Incidents already exactly as the file says."})
     merged = F.Integer(
         metadata={
-            "description": "STOP rows that re-issue an incident of an earlier "
-            "yearly sheet in the same file (the later row wins)."
+            "description": "STOP rows that re-issue a shutdown of an earlier yearly sheet in the "
+            "same file (same country and start date, same or overlapping area): the later row's "
+            "values, the links of all (listed in `merges`)."
         }
     )
     rejected = F.Integer(metadata={"description": "Rows rejected."})
     errors = F.List(F.Nested(RowErrorSchema), metadata={"description": "Every problem found, by row."})
+    conflicts = F.List(
+        F.Nested(ConflictSchema),
+        metadata={
+            "description": "STOP: fields an editor changed since the sheet last wrote them, left as "
+            "stored (with `on_conflict=sheet`: always empty, the sheet's values were written)."
+        },
+    )
+    merges = F.List(
+        F.Nested(MergeSchema),
+        metadata={"description": "STOP: rows of several yearly sheets recorded as one incident."},
+    )
+    notes = F.List(
+        F.Nested(RowErrorSchema),
+        metadata={
+            "description": "Rows recorded with something to check, e.g. a territory without an ISO "
+            "code recorded under the country that contains it."
+        },
+    )
 
 
 class StatsQueryArgsSchema(IncidentQueryArgsSchema):

@@ -23,9 +23,11 @@ Countries (`country`)
     e.g. "Burundi; Kenya; Rwanda; Tanzania, United Republic of; Uganda" — commas belong to names
     such as "Palestine, State of"); it gives one document per country. Names resolve through
     `COUNTRY_ALIASES` and then pycountry (name, official name, common name, alpha-2/3 code).
-    Territories without an ISO 3166-1 code (`NOT_COUNTRIES`, e.g. Somaliland) are a RowError
-    telling the user which ISO country contains them. Kosovo is one of them: its "XK" is a
-    user-assigned code that pycountry does not know, so the API itself refuses it.
+    Territories without an ISO 3166-1 code (`TERRITORIES`, e.g. Somaliland) are recorded under the
+    ISO country that contains them (SO), the territory named first in the area ("Somaliland:
+    Hargeisa") and its cell kept as written (`Converted.territory`; the importer flags the row).
+    Kosovo (`NOT_COUNTRIES`) is a RowError: its "XK" is a user-assigned code that pycountry does
+    not know, so the API itself refuses it, and no containing country is agreed.
 
 Dates (`start_date`, `end_date`)
     "2018-05-05", "2018-05-05 00:00:00.000000" (what the real sheet holds), "5/5/2018" (m/d/Y)
@@ -84,27 +86,32 @@ Other columns
     that country's document only; "Iraq: Korek, Kurdistan" keeps the region as "Korek
     (Kurdistan)"). `event` is the description, followed by `users_targeted`/`users_target_detail`
     and `econ_impact` when given. `gov_ack`/`telco_ack` "Yes" give acknowledgements (quote and the
-    first http(s) URL of the source cell). Sources: `info_source_link`, `an_link` (always
+    first http(s) URL of the source cell); "No" with a quote that says so (`DENIAL`: "denied",
+    "refuted" ...) gives a `denied` statement. Sources: `info_source_link`, `an_link` (always
     ngo_report), `gov_ack_source`, `telco_ack_source` — URLs split where a new "http(s)://"
     starts after a separator (";", ",", whitespace, quotes, "%20"), so commas inside a URL and
     archive URLs ("web.archive.org/web/2020/https://...") stay whole; invalid or non-http URLs
     and links no reader could open (the document's `url_problem`: http://localhost/, private
     addresses) are dropped, duplicates removed, 50 at most, kind from the host (`SOURCE_KIND_HOSTS`).
-    Not mapped: info_source, duration (derived by the API), users_notified, region, count_year.
     Text is stripped, NUL characters removed, and over-long text is cut with "…" (never refused).
 
+The other cells (`extras`)
+    No non-empty cell is lost: `convert_row_fully` gives each document with the row's cells that
+    the document does not hold as written (`other_cells`: info_source, users_notified, region, a
+    platform flag of "Unknown", a quote without a statement, a scope or status the rules
+    changed, the free lists other_affected and telcos_involved ...); the importer keeps them in
+    the incident's `stop_rows`. `held(column, cell, document)` is the rule, column by column.
+    Only `duration` (recomputed by the API) and `count_year` (a field of the record) are left out.
+
 Re-issued rows
-    Each yearly sheet repeats still-relevant older incidents. `dedupe_key` is (country,
-    start date, sorted shutdown types, sorted platforms); when two rows share a key the row of the
-    later `count_year` should win (the caller orders the rows; these functions are stateless).
-    Caution: the key has no area (areas are re-worded between sheets: "National" → "Nationwide"),
-    so distinct same-day shutdowns in different districts of one country share it (many keys of
-    the 2016–2025 sheet are shared by rows of the same `count_year`, mostly India's). The key
-    also changes with the vocabulary: a row imported before a platform was added gets another
-    key once its services map. Rows of one sheet year are distinct incidents; only a later
-    `count_year` should update an earlier one.
+    Each yearly sheet repeats still-relevant older incidents, sometimes corrected. The importer
+    matches them by the shutdown, not by this wording (app/services/stop_matching.py: country,
+    start date, same or overlapping area). `dedupe_key` (country, start date, sorted shutdown
+    types, sorted platforms) is the older, stricter identity, kept for callers that want exact
+    re-issues only: a later sheet that corrects the platforms or the types changes it.
 """
 
+from .extras import all_cells, held, other_cells
 from .parsing import (
     ELLIPSIS,
     country_code,
@@ -116,7 +123,7 @@ from .parsing import (
     split_services,
     url_host,
 )
-from .rows import RowError, convert_row, dedupe_key, header_errors, read_rows
+from .rows import Converted, RowError, convert_row, convert_row_fully, dedupe_key, header_errors, read_rows
 from .tables import (
     ACTOR_MAX,
     ACTUAL_CAUSES,
@@ -152,6 +159,7 @@ from .tables import (
     TELCO_MAX,
     TELCO_REGION_SUFFIXES,
     TELCOS_MAX,
+    TERRITORIES,
     TITLE_COUNTRY_NAMES,
     TITLE_MAX,
     TRI_STATE_COLUMNS,
@@ -164,7 +172,12 @@ from .tables import (
 __all__ = [
     # reading and converting the sheet
     "RowError",
+    "Converted",
     "convert_row",
+    "convert_row_fully",
+    "all_cells",
+    "held",
+    "other_cells",
     "dedupe_key",
     "header_errors",
     "read_rows",
@@ -197,6 +210,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "COUNTRY_ALIASES",
     "NOT_COUNTRIES",
+    "TERRITORIES",
     "TITLE_COUNTRY_NAMES",
     "COUNTRY_SEPARATORS",
     "START_DATE_TYPES",

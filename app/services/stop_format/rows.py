@@ -9,6 +9,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
+from .extras import other_cells
 from .parsing import (
     clean_cell,
     clip,
@@ -28,6 +29,7 @@ from .tables import (
     AREA_MAX,
     COUNTRY_SEPARATORS,
     DECISION_MAKER_MAX,
+    DENIAL,
     DESCRIPTION_MAX,
     ENUM_COLUMNS,
     FLAG_VALUES,
@@ -47,6 +49,7 @@ from .tables import (
     SOURCE_COLUMNS,
     SOURCES_MAX,
     START_DATE_TYPES,
+    TERRITORIES,
     TITLE_MAX,
     UNINFORMATIVE_TARGETS,
     UNSPECIFIED,
@@ -103,11 +106,38 @@ def dedupe_key(document: dict) -> tuple:
     )
 
 
+@dataclass
+class Converted:
+    """One document of a row, with the row's cells it does not hold as written (`other_cells`)
+    and the territory without an ISO code that it was recorded for (or None)."""
+
+    document: dict[str, Any]
+    cells: dict[str, str]
+    territory: str | None = None
+
+
 def convert_row(
     row: dict[str, str], row_number: int, platform_aliases: dict[str, str]
 ) -> tuple[list[dict], list[RowError]]:
     """One STOP row → (one document per country, []) or ([], every problem found in the row)."""
-    return _RowConverter(row, row_number, platform_aliases).convert()
+    converted, errors = convert_row_fully(row, row_number, platform_aliases)
+    return [item.document for item in converted], errors
+
+
+def convert_row_fully(
+    row: dict[str, str], row_number: int, platform_aliases: dict[str, str]
+) -> tuple[list[Converted], list[RowError]]:
+    """`convert_row`, each document with the cells it does not hold and its territory."""
+    converter = _RowConverter(row, row_number, platform_aliases)
+    documents, errors = converter.convert()
+    return [
+        Converted(
+            document,
+            other_cells(row, document, territory=converter.territories.get(document["country"])),
+            converter.territories.get(document["country"]),
+        )
+        for document in documents
+    ], errors
 
 
 # --------------------------------------------------------------------------- conversion
@@ -123,6 +153,8 @@ class _RowConverter:
         self.aliases = platform_aliases
         self.errors: list[RowError] = []
         self.cells: dict[str, str] = {}
+        # Countries recorded for a territory without an ISO code: code → the territory's name.
+        self.territories: dict[str, str] = {}
 
     def cell(self, column: str) -> str:
         if column not in self.cells:
@@ -214,6 +246,9 @@ class _RowConverter:
         self, code: str, incident: dict[str, Any], telcos: list[str], acknowledged: dict[str, bool]
     ) -> dict[str, Any]:
         """The document of one country of the row."""
+        territory = self.territories.get(code)
+        if territory:
+            incident = {**incident, "area": _territory_area(territory, incident["area"])}
         return {
             "title": self.title(incident["shutdown_types"], code, incident["area"] or ""),
             "country": code,
@@ -235,7 +270,11 @@ class _RowConverter:
         for name in (part.strip() for part in COUNTRY_SEPARATORS.split(cell)):
             if not name:
                 continue
-            code = country_code(name)
+            code = TERRITORIES.get(lookup_key(name))
+            if code is not None:
+                self.territories.setdefault(code, name)
+            else:
+                code = country_code(name)
             if code is None:
                 self.error("country", _not_a_country(name))
             elif code not in codes:
@@ -401,21 +440,33 @@ class _RowConverter:
     def acknowledgements(
         self, acknowledged: dict[str, bool], decision_maker: str | None, telcos: list[str]
     ) -> list[dict]:
-        """The acknowledgements the row's flags say Yes to: the government's by its decision
-        maker, the operators' by their names."""
+        """The statements of the row: an admission where its flag says Yes, a denial where it
+        says No and its quote records one; the government's by its decision maker, the
+        operators' by their names."""
         actors = {"government": decision_maker, "telco": ", ".join(telcos)}
-        return [
-            self.acknowledgement(actors[actor_type] or default_actor, actor_type, quote, source)
-            for flag, actor_type, default_actor, quote, source in ACKNOWLEDGEMENTS
-            if acknowledged[flag]
-        ]
+        statements = []
+        for flag, actor_type, default_actor, quote, source in ACKNOWLEDGEMENTS:
+            stance = self.stance(flag, acknowledged[flag], quote)
+            if stance:
+                actor = actors[actor_type] or default_actor
+                statements.append(self.acknowledgement(actor, actor_type, stance, quote, source))
+        return statements
 
-    def acknowledgement(self, actor: str, actor_type: str, quote_column: str, source_column: str) -> dict:
+    def stance(self, flag: str, acknowledged: bool, quote_column: str) -> str | None:
+        if acknowledged:
+            return "acknowledged"
+        if lookup_key(self.cell(flag)) == "no" and DENIAL.search(self.cell(quote_column)):
+            return "denied"
+        return None
+
+    def acknowledgement(
+        self, actor: str, actor_type: str, stance: str, quote_column: str, source_column: str
+    ) -> dict:
         urls = extract_urls(self.cell(source_column))
         return {
             "actor": clip(actor, ACTOR_MAX),
             "actor_type": actor_type,
-            "stance": "acknowledged",
+            "stance": stance,
             "date": None,
             "quote": self.text(quote_column, LONG_TEXT_MAX),
             "source_url": urls[0] if urls else None,
@@ -434,6 +485,15 @@ def _not_a_country(name: str) -> str:
             "that administers it or leave it out."
         )
     return f"Unknown country '{clip(name, 80)}': use an ISO 3166-1 English name or alpha-2 code."
+
+
+def _territory_area(territory: str, area: str | None) -> str:
+    """The area of a territory's document: the territory named first (once)."""
+    if not area or lookup_key(area) == lookup_key(territory):
+        return clip(territory, AREA_MAX)
+    if territory.lower() in area.lower():
+        return area
+    return clip(f"{territory}: {area}", AREA_MAX)
 
 
 def _shutdown_types(kinds: list[str], extents: list[str]) -> list[str]:

@@ -151,23 +151,30 @@ COUNTRY_ALIASES = _table(
     }
 )
 
-# Places without an ISO 3166-1 code: the row must say which country to record them under.
+# Territories without an ISO 3166-1 code, recorded under the ISO country that contains them (the
+# territory is named in the area and in the row's record, and the import report flags the row).
+TERRITORIES = _table(
+    {
+        "Somaliland": "SO",
+        "Puntland": "SO",
+        "Transnistria": "MD",
+        "Abkhazia": "GE",
+        "South Ossetia": "GE",
+        "Nagorno-Karabakh": "AZ",
+        "Artsakh": "AZ",
+        "Northern Cyprus": "CY",
+        "Crimea": "UA",
+        "Kurdistan": "IQ",
+        "Kurdistan Region": "IQ",
+        "Tibet": "CN",
+        "Zanzibar": "TZ",
+    }
+)
+# Places without an ISO 3166-1 code and no agreed containing country: the row must say which
+# country to record them under.
 NOT_COUNTRIES = _table(
     {
-        "Somaliland": "ISO 3166-1 counts it as part of Somalia, SO",
-        "Puntland": "ISO 3166-1 counts it as part of Somalia, SO",
         "Kosovo": "its code XK is user-assigned, not ISO 3166-1, and the API accepts only ISO codes",
-        "Transnistria": "ISO 3166-1 counts it as part of Moldova, MD",
-        "Abkhazia": "ISO 3166-1 counts it as part of Georgia, GE",
-        "South Ossetia": "ISO 3166-1 counts it as part of Georgia, GE",
-        "Nagorno-Karabakh": "ISO 3166-1 counts it as part of Azerbaijan, AZ",
-        "Artsakh": "ISO 3166-1 counts it as part of Azerbaijan, AZ",
-        "Northern Cyprus": "ISO 3166-1 counts it as part of Cyprus, CY",
-        "Crimea": "ISO 3166-1 counts it as part of Ukraine, UA",
-        "Kurdistan": "ISO 3166-1 counts it as part of Iraq, IQ",
-        "Kurdistan Region": "ISO 3166-1 counts it as part of Iraq, IQ",
-        "Tibet": "ISO 3166-1 counts it as part of China, CN",
-        "Zanzibar": "ISO 3166-1 counts it as part of Tanzania, TZ",
     }
 )
 
@@ -291,6 +298,8 @@ ENUM_COLUMNS = (
     *((column, field, TRI_STATES) for column, field in TRI_STATE_COLUMNS),
 )
 
+# A gov_ack / telco_ack of "No" whose quote says so is a denial; other quotes are kept as written.
+DENIAL = re.compile(r"\b(den(?:y|ies|ied|ial|ying)|refut\w*)\b", re.IGNORECASE)
 # Yes/No/Unknown columns that only matter when "Yes".
 FLAG_VALUES = _table({"Yes": True, "No": False, "Unknown": False, "": False})
 # Acknowledgement flags: (flag column, actor_type, actor when the row names none, quote column,
