@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -24,7 +23,7 @@ from app.resources.bulk.schemas import (
     StatsQueryArgsSchema,
     StatsSchema,
 )
-from app.services import aggregates, csv_format, importer
+from app.services import aggregates, csv_format, importer, uploads
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.streaming import read_ahead, read_values
@@ -64,6 +63,7 @@ def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
 
 @blp.route("/incidents.csv")
 class IncidentsCsvViews(MethodView):
+    @blp.bulk_work
     @blp.arguments(IncidentCsvQueryArgsSchema, location="query")
     @blp.alt_response(
         200,
@@ -104,28 +104,10 @@ class IncidentsCsvViews(MethodView):
         return response
 
 
-def _read_upload(upload) -> list[str]:
-    content = upload.read()
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        abort(
-            422,
-            message=f"The file is not UTF-8 (byte {error.start}): save it as CSV UTF-8 and try again.",
-            errors={"files": {"file": ["Not UTF-8."]}},
-        )
-    if "\x00" in text:
-        abort(
-            422,
-            message="The file contains NUL bytes: it is not a CSV text file.",
-            errors={"files": {"file": ["Contains NUL bytes."]}},
-        )
-    return list(io.StringIO(text, newline=""))
-
-
 @blp.route("/incidents/import")
 class IncidentsImportViews(MethodView):
     @blp.auth("editor")
+    @blp.bulk_work
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
@@ -137,14 +119,24 @@ class IncidentsImportViews(MethodView):
         `on_error=skip` writes the valid rows in one transaction and reports the others;
         `dry_run=true` only reports. The response always carries the counts.
         """
-        lines = _read_upload(files["file"])
-        report = importer.run_import(
-            db.session,
-            lines,
-            fmt=args["format"],
-            dry_run=args["dry_run"],
-            on_error=args["on_error"],
-        )
+        try:
+            report = importer.run_import(
+                db.session,
+                uploads.utf8_lines(files["file"].stream),
+                fmt=args["format"],
+                dry_run=args["dry_run"],
+                on_error=args["on_error"],
+                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+            )
+        except importer.TooManyRows as error:
+            abort(
+                413,
+                message=f"The file has more than {error.limit:,} data rows, the most one import takes "
+                f"(IMPORT_MAX_ROWS): split it into files of at most {error.limit:,} rows, each with "
+                "the header row, and import them one after the other. Nothing was written.",
+            )
+        except uploads.UnreadableFile as error:
+            abort(422, message=str(error), errors={"files": {"file": [error.short]}})
         body = ImportReportSchema().dump(report)
         if report.errors and report.on_error == "abort":
             abort(422, message=f"{report.rejected} row(s) are invalid; nothing was written.", extra=body)
