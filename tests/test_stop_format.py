@@ -1137,9 +1137,9 @@ def api(tmp_path_factory):
 @pytest.fixture(scope="module")
 def old_aliases(tmp_path_factory):
     """The platform aliases of a database migrated to 0002 (the vocabulary before 0003)."""
-    from app.services import migrations
-
     import sqlalchemy as sa
+
+    from app.services import migrations
 
     url = f"sqlite:///{tmp_path_factory.mktemp('stop-0002') / 'stop.db'}"
     migrations.upgrade(url, "0002")
