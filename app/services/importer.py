@@ -63,8 +63,13 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
     @property
+    def refused(self) -> bool:
+        """Nothing written for the errors: any bad row under `abort`, a bad header always."""
+        return bool(self.errors) and (self.on_error == "abort" or any(e.row == 1 for e in self.errors))
+
+    @property
     def written(self) -> bool:
-        return not self.dry_run and not (self.errors and self.on_error == "abort")
+        return not self.dry_run and not self.refused
 
     def as_dict(self) -> dict[str, Any]:
         body = asdict(self)

@@ -138,7 +138,9 @@ class IncidentsImportViews(MethodView):
         except uploads.UnreadableFile as error:
             abort(422, message=str(error), errors={"files": {"file": [error.short]}})
         body = ImportReportSchema().dump(report)
-        if report.errors and report.on_error == "abort":
+        if report.refused:
+            if any(error.row == 1 for error in report.errors):
+                abort(422, message="The header row is invalid; nothing was written.", extra=body)
             abort(422, message=f"{report.rejected} row(s) are invalid; nothing was written.", extra=body)
         return body
 
