@@ -117,7 +117,9 @@ class IncidentsImportViews(MethodView):
 
         All or nothing by default: any bad row and nothing is written (422 with every bad row).
         `on_error=skip` writes the valid rows in one transaction and reports the others;
-        `dry_run=true` only reports. The response always carries the counts.
+        `dry_run=true` only reports. The response always carries the counts. A file of more
+        data rows than the server takes at once (`IMPORT_MAX_ROWS`) is a 413: split it. A
+        column named twice in the header is a 422.
         """
         try:
             report = importer.run_import(
