@@ -67,9 +67,13 @@ def _get(port: int, path: str, timeout: float = 600) -> tuple[int, bytes, float]
 def _post_file(port: int, path: str, content: bytes, key: str) -> tuple[int, dict[str, Any], float]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.csv"\r\n'
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + content + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     started = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, port, timeout=3600)
     try:
@@ -291,7 +295,8 @@ def _markdown(results: dict[str, Any]) -> str:
     lines = []
     if results.get("exports"):
         lines += [
-            "| database | BULK_CONCURRENCY | single incident idle, median / p95 | with 8 exporters, median / p95 / max | ratio | exports (HTTP status: count) |",
+            "| database | BULK_CONCURRENCY | single incident idle, median / p95 "
+            "| with 8 exporters, median / p95 / max | ratio | exports (HTTP status: count) |",
             "|---|---|---|---|---|---|",
         ]
         for r in results["exports"]:
@@ -309,7 +314,8 @@ def _markdown(results: dict[str, Any]) -> str:
         for r in results["imports"]:
             lines.append(
                 f"| {r['backend']} | {r['file']} | {r['rows'] or '—'} | {r['status']} | {r['seconds']} s "
-                f"| {r['cpu_s']} s | {r['rss_before_mb']} MB | {r['peak_rss_mb']} MB | {r['rss_after_mb']} MB |"
+                f"| {r['cpu_s']} s | {r['rss_before_mb']} MB | {r['peak_rss_mb']} MB "
+                f"| {r['rss_after_mb']} MB |"
             )
     return "\n".join(lines)
 
@@ -339,7 +345,8 @@ def main() -> None:
         for backend in backends:
             for kind, make in (("minimal", minimal_file), ("generated", lambda n: generated_file(source, n))):
                 for label, size in sizes:
-                    results["imports"].append(measure_import(backend, f"{label} {kind}", make(size), "1000000"))
+                    measured = measure_import(backend, f"{label} {kind}", make(size), "1000000")
+                    results["imports"].append(measured)
             big = sizes[-1]
             results["imports"].append(
                 measure_import(backend, f"{big[0]} minimal, default row cap", minimal_file(big[1]), None)
