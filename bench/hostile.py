@@ -166,7 +166,7 @@ def measure_exports(backend: str, database_url: str, bound: str | None) -> dict[
             thread.join(timeout=600)
         out = {
             "backend": backend,
-            "bulk_concurrency": bound or "default (2)",
+            "bulk_concurrency": bound if bound is not None else "default (1)",
             "idle_median_ms": _median_ms(idle),
             "idle_p95_ms": _p95_ms(idle),
             "loaded_requests": len(loaded),
@@ -325,6 +325,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1000 if QUICK else 100_000)
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--parts", default="exports,imports")
+    parser.add_argument(
+        "--bounds", default="default,0", help="BULK_CONCURRENCY values to compare (`default`: unset)"
+    )
     args = parser.parse_args()
     backends = ["sqlite"] if args.no_pg else ["sqlite", "postgresql"]
     parts = args.parts.split(",")
@@ -337,8 +340,10 @@ def main() -> None:
             else:
                 generate.load_pg(args.size)
                 url = common.pg_url(args.size)
-            for bound in (None, "0"):
-                results["exports"].append(measure_exports(backend, url, bound))
+            for bound in args.bounds.split(","):
+                results["exports"].append(
+                    measure_exports(backend, url, None if bound == "default" else bound)
+                )
     if "imports" in parts:
         source = generate.generate_csv(args.size)
         sizes = (("1 MB", MB), ("10 MB", 10 * MB)) if not QUICK else (("0.1 MB", MB // 10), ("1 MB", MB))
