@@ -201,21 +201,24 @@ def generated_file(source: Path, size: int) -> bytes:
     empty database: every row a create)."""
     import csv
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    chunks: list[bytes] = []
+    total = 0
     with open(source, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         keep = [i for i, name in enumerate(header) if name not in ("id", "revision")]
-        writer.writerow([header[i] for i in keep])
-        for row in reader:
-            before = out.tell()
+        for row in [header, *reader]:
+            line.seek(0)
+            line.truncate()
             writer.writerow([row[i] for i in keep])
-            if len(out.getvalue().encode()) > size:
-                out.truncate(before)
-                out.seek(before)
+            encoded = line.getvalue().encode()
+            if total + len(encoded) > size:
                 break
-    return out.getvalue().encode()
+            chunks.append(encoded)
+            total += len(encoded)
+    return b"".join(chunks)
 
 
 def _fresh_database(backend: str) -> str:

@@ -210,6 +210,37 @@ def test_a_file_over_the_row_cap_is_a_413_saying_how_to_split_it(app, client):
     assert response.get_json()["created"] == 3
 
 
+def test_the_row_cap_is_checked_before_any_row_is_imported(app, client):
+    app.config["IMPORT_MAX_ROWS"] = 2
+    header = ["title", "country", "start_date", "shutdown_types"]
+    rows = [
+        ["Bad country", "ZZ", "2024-01-01", "full_network"],
+        *[["Ok", "PK", "2024-01-01", "full_network"]] * 2,
+    ]
+    # a bad first row would be a 422 if the import had started: the cap speaks first
+    response = _import(client, _csv_bytes([header, *rows, []]))
+    assert response.status_code == 413, response.get_json()
+    # blank lines are not rows, as the import counts them
+    response = _import(client, _csv_bytes([header, rows[1], [], rows[2], []]))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["rows"] == 2
+
+
+def test_a_byte_that_is_not_utf8_at_the_end_writes_nothing(client):
+    content = _csv_bytes([["title", "country", "start_date", "shutdown_types"]])
+    content += b"".join(f"Row {n},PK,2024-01-01,full_network\r\n".encode() for n in range(3000))
+    content += b"Caf\xe9,PK,2024-01-01,full_network\r\n"
+    response = _import(client, content)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert (
+        body["detail"]
+        == f"The file is not UTF-8 (byte {len(content) - 30}): save it as CSV UTF-8 and try again."
+    )
+    assert body["errors"] == {"files": {"file": ["Not UTF-8."]}}
+    assert client.get(LIST).get_json() == []
+
+
 def test_a_bad_row_after_many_good_batches_still_writes_nothing(app, client, monkeypatch):
     from app.services import importer
 

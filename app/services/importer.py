@@ -37,8 +37,9 @@ NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
 FLUSH_EVERY = 500
 CREATE_BATCH = 5000
 # Native rows are read, validated and written this many at a time: memory holds one batch,
-# whatever the file's size.
-READ_BATCH = CREATE_BATCH
+# whatever the file's size (a batch of rows as the real sheet has them, with statements and
+# sources, is a few tens of megabytes at 5,000; bench/README.md has the figures).
+READ_BATCH = 1000
 
 
 class TooManyRows(Exception):
@@ -133,6 +134,18 @@ class Reading:
             if self.max_rows is not None and self.rows > self.max_rows:
                 raise TooManyRows(self.max_rows)
             yield self.rows + 1, cells
+
+
+def count_rows(lines: Iterable[str], max_rows: int) -> int:
+    """The data rows of a CSV file, counted as the import counts them (blank lines aside), read
+    with the csv module alone; TooManyRows as soon as there are more than `max_rows`. A file
+    over the cap is refused for the cost of reading it, not of importing its first rows."""
+    reader = csv.reader(_without_bom(lines))
+    _next_record(reader)  # the header
+    reading = Reading(max_rows=max_rows)
+    for _ in reading.records(reader):
+        pass
+    return reading.rows
 
 
 def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Candidate]]:

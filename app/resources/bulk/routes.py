@@ -121,14 +121,19 @@ class IncidentsImportViews(MethodView):
         data rows than the server takes at once (`IMPORT_MAX_ROWS`) is a 413: split it. A
         column named twice in the header is a 422.
         """
+        stream, max_rows = files["file"].stream, current_app.config["IMPORT_MAX_ROWS"]
         try:
+            # Counted first (the upload is spooled to disk by then): a file over the cap, or not
+            # UTF-8, costs a read, not the import of its first rows.
+            importer.count_rows(uploads.utf8_lines(stream), max_rows)
+            stream.seek(0)
             report = importer.run_import(
                 db.session,
-                uploads.utf8_lines(files["file"].stream),
+                uploads.utf8_lines(stream),
                 fmt=args["format"],
                 dry_run=args["dry_run"],
                 on_error=args["on_error"],
-                max_rows=current_app.config["IMPORT_MAX_ROWS"],
+                max_rows=max_rows,
             )
         except importer.TooManyRows as error:
             abort(
