@@ -10,8 +10,9 @@ figures as Markdown and writes them to bench/.data/hostile.json; bench/README.md
   on the benchmark's database of N incidents (bench/generate.py: drawn from the STOP sheet).
   A single incident's latency, one request at a time over 100 ids, idle; then again while 8
   clients each export the whole table (GET /api/v1/incidents.csv, read to the end) over and
-  over, retrying half a second after a 503. Twice: with the default bound (BULK_CONCURRENCY)
-  and without one (BULK_CONCURRENCY=0, how it was). Goal: loaded median ≤ 10 × idle median.
+  over, retrying half a second after a 503. With the default bound (BULK_CONCURRENCY) and
+  without one (BULK_CONCURRENCY=0, how it was); `--bounds 1,2,0` compares others. Goal: loaded
+  median ≤ 10 × idle median.
 * imports: a fresh server with one worker and an empty database per run; after a warm-up (a
   list request and a one-row import), POST /api/v1/incidents/import?dry_run=true of a file of
   1 MB and of 10 MB, minimal rows (the issue's case: 297,000 rows in 10 MB, with the row cap
