@@ -366,6 +366,8 @@ def run_import(
             loaded = _load_candidates(candidates, reading.errors)
             if (reading.errors or report.errors) and on_error == "abort":
                 continue  # the rest is still read, to list every bad row; nothing more is written
+            # Loaded documents already passed every rule, and child records carry no ids, so
+            # applying them cannot fail half-way.
             apply(session, loaded, report, progress)
     except (TooManyRows, UnreadableFile):
         session.rollback()
