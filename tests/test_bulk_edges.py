@@ -299,3 +299,13 @@ def test_an_inline_child_id_must_be_an_integer(client, child, bad_id):
     assert response.status_code == 422, response.get_json()
     assert child in response.get_json()["errors"]["json"]
     assert client.get(f"{LIST}/{incident['id']}").get_json() == incident
+
+
+def test_the_cli_import_of_a_file_that_is_not_utf8_says_so(runner, client, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"title,country,start_date,shutdown_types\r\nCaf\xe9,PK,2024-01-01,full_network\r\n")
+    result = runner.invoke(args=["incidents", "import", str(path), "--format", "native"])
+    assert result.exit_code == 1
+    assert "can't decode byte 0xe9" in result.output and "Nothing was written." in result.output
+    assert "Traceback" not in result.output
+    assert client.get(LIST).get_json() == []
