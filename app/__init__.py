@@ -10,7 +10,7 @@ from flask import Flask
 
 from app.config import Config, normalize_database_url
 from app.db import db
-from app.http import accesslog, guards, limits, proxies, transactions
+from app.http import accesslog, bulk, guards, limits, proxies, transactions
 from app.http.api import Api
 from app.http.jsonio import init_json
 
@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     proxies.init_app(app)
     init_json(app)
     db.init_app(app)
+    bulk.init_app(app)
     api = Api(app, spec_kwargs=_spec_options())
     from app.resources import register_blueprints
 

@@ -208,25 +208,33 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_confl
     from app.services import importer
 
     session = _as_cli()
-    with open(file, encoding="utf-8-sig", newline="") as handle:
-        lines = handle.readlines()
-    problem = importer.separator_problem(lines[0]) if lines else None
-    if problem is not None:
-        raise click.ClickException(problem)
-    with (
-        click.progressbar(length=max(len(lines) - 1, 1), label="Importing", file=sys.stderr) as bar,
-        _import_process(),
-    ):
-        report = importer.run_import(
-            session,
-            lines,
-            fmt=fmt,
-            dry_run=dry_run,
-            on_error=on_error,
-            on_conflict=on_conflict,
-            sheet=importer.sheet_name(file),
-            progress=bar.update,
-        )
+    # Read twice, as it comes, never held whole: once to size the progress bar, once to import.
+    try:
+        with (
+            open(file, encoding="utf-8-sig", newline="") as handle,
+            click.progressbar(
+                length=max(importer.count_rows(handle, sys.maxsize), 1), label="Importing", file=sys.stderr
+            ) as bar,
+            _import_process(),
+        ):
+            handle.seek(0)
+            problem = importer.separator_problem(handle.readline())
+            if problem is not None:
+                raise click.ClickException(problem)
+            handle.seek(0)
+            report = importer.run_import(
+                session,
+                handle,
+                fmt=fmt,
+                dry_run=dry_run,
+                on_error=on_error,
+                on_conflict=on_conflict,
+                sheet=importer.sheet_name(file),
+                progress=bar.update,
+            )
+    except (importer.UnreadableFile, UnicodeDecodeError) as error:
+        click.echo(f"{file}: {str(error).rstrip('.')}. Nothing was written.", err=True)
+        raise SystemExit(1) from error
     for error in report.errors:
         click.echo(f"row {error.row}, {error.column}: {error.message}", err=True)
     for note in report.notes:
@@ -245,7 +253,7 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_confl
         f"unchanged {report.unchanged}, merged {report.merged}, rejected {report.rejected}, "
         f"conflicts {len(report.conflicts)} ({verdict})"
     )
-    if report.errors and on_error == "abort":
+    if report.refused:
         raise SystemExit(1)
 
 

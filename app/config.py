@@ -33,6 +33,11 @@ class Config:
     )
     # Bodies larger than this are refused with 413 (bytes).
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    # An import of more data rows than this is refused with 413 (split the file).
+    IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 100_000)
+    # Exports and imports one worker process runs at once; beyond, 503 with Retry-After.
+    BULK_CONCURRENCY = _int("BULK_CONCURRENCY", 1)
+    BULK_RETRY_AFTER = _int("BULK_RETRY_AFTER", 5)
     # How long a SQLite connection waits for a writer's lock before failing (ms).
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -83,6 +83,8 @@ def _clean(app, seeded: set[str]) -> None:
             for table in reversed(Base.metadata.sorted_tables):
                 if table.name == "platforms":
                     connection.execute(table.delete().where(table.c.slug.not_in(seeded)))
+                elif table.name == "platform_names":
+                    continue  # the seeded platforms' names stay; the others' go with them (cascade)
                 else:
                     connection.execute(table.delete())
 

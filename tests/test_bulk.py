@@ -141,7 +141,7 @@ def _wipe_incidents(app) -> None:
     with app.app_context():
         with db.engine.begin() as connection:
             for table in reversed(Base.metadata.sorted_tables):
-                if table.name not in ("api_keys", "platforms"):
+                if table.name not in ("api_keys", "platforms", "platform_names"):
                     connection.execute(table.delete())
 
 

@@ -215,6 +215,12 @@ def formula_safe(text: str) -> str:
     return "'" + text if re.match(r"^'*[=+\-@\t\r]", text) else text
 
 
+def list_item_cell(item: str) -> str:
+    """How README.md says an item of a text list is written in its cell: `;` as `\\;`, a
+    backslash as `\\\\` (so that an item holding a `;` comes back as one item)."""
+    return item.replace("\\", "\\\\").replace(";", "\\;")
+
+
 def describe(method: str, url: str, label: str, response) -> str:
     body = response.get_data(as_text=True)[:300]
     return f"{method} {url} [{label}] -> {response.status_code} {response.content_type}: {body}"
@@ -418,7 +424,7 @@ class Writes:
         ):
             if stored.get(field) != [sent[0].strip()]:
                 self.failures.append(f"{where}: stored {_short(stored.get(field))}, sent {_short(sent)}")
-            self.check_csv(where, field, sent[0].strip(), response, after)
+            self.check_csv(where, field, list_item_cell(sent[0].strip()), response, after)
 
     def stored(self, response) -> dict[str, Any]:
         raise NotImplementedError

@@ -1151,11 +1151,22 @@ def api(tmp_path_factory):
 @pytest.fixture(scope="module")
 def old_aliases(tmp_path_factory):
     """The platform aliases of a database migrated to 0002 (the vocabulary before 0003)."""
+    import sqlalchemy as sa
+
     from app.services import migrations
 
     url = f"sqlite:///{tmp_path_factory.mktemp('stop-0002') / 'stop.db'}"
     migrations.upgrade(url, "0002")
-    return database_aliases(url)
+    # At 0002 the names were only the platforms' JSON lists (platform_names came with 0013).
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT slug, aliases FROM platforms")).all()
+    engine.dispose()
+    mapping = {slug: slug for slug, _ in rows}
+    for slug, aliases in rows:
+        for alias in json.loads(aliases):
+            mapping.setdefault(alias.lower(), slug)
+    return mapping
 
 
 def load_all(app, documents: list[dict]) -> list[tuple[int, dict]]:

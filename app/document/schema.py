@@ -204,6 +204,7 @@ def _inline(schema: type[Schema], name: str) -> type[Schema]:
         (schema,),
         {
             "id": F.Integer(
+                strict=True,
                 allow_none=True,
                 load_default=None,
                 metadata=described(

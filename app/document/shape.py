@@ -21,7 +21,8 @@ from app.document.fields import country_name
 from app.document.schema import IncidentSchema
 from app.services import csv_format
 
-BUILDER_REVISION = 1
+# 2: an item of a text list escapes its `;` and `\` in the CSV row.
+BUILDER_REVISION = 2
 
 
 def _describe(field: ma.fields.Field) -> Any:

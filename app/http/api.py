@@ -10,6 +10,7 @@ from flask_smorest import Api as BaseApi
 from flask_smorest import Blueprint as BaseBlueprint
 
 from app.http.auth import RoleAuth, register_security_scheme
+from app.http.bulk import BulkWork
 from app.http.etags import EtagDocs, StrictEtags
 from app.http.guards import URI_TOO_LONG_RESPONSE, LongUrlPlugin
 from app.http.jsonio import Parser
@@ -47,9 +48,9 @@ class Api(ProblemHandlers, EtagDocs, BaseApi):
         self.register_problem_handlers(app)
 
 
-class Blueprint(StrictEtags, PageHeaders, RoleAuth, ProblemDocs, BaseBlueprint):
+class Blueprint(StrictEtags, PageHeaders, RoleAuth, ProblemDocs, BulkWork, BaseBlueprint):
     """Blueprint with strict conditional requests, weak If-None-Match, RFC 8288 Link headers,
-    `auth(role)` and `documents(*codes)`."""
+    `auth(role)`, `documents(*codes)` and `bulk_work` (bounded exports and imports)."""
 
     # unknown=None: each schema's Meta.unknown decides (RAISE), also for the query string,
     # where webargs would otherwise EXCLUDE unknown parameters.

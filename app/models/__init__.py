@@ -12,7 +12,7 @@ from app.models.incident import (
     Source,
     StoredDocument,
 )
-from app.models.platform import Platform
+from app.models.platform import Platform, PlatformName
 from app.models.revision import DataVersion, IncidentRevision
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "IncidentShutdownType",
     "LegalCase",
     "Platform",
+    "PlatformName",
     "Source",
     "StoredDocument",
 ]

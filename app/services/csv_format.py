@@ -1,7 +1,9 @@
 """The native CSV format: one incident per row, columns in a fixed, documented order.
 
 Export and import share this module so that export → import → export gives the same file.
-Multi-valued fields are joined with "; ". The child records travel whole as compact JSON in
+Multi-valued fields are joined with "; "; inside an item of a text list, `;` is written `\\;` and a
+backslash `\\\\`, so that an item holding a `;` (a telco "Jazz; Warid") comes back as one item
+while a hand-made `a; b` still reads as two. The child records travel whole as compact JSON in
 `acknowledgements`, `legal_cases` and `sources` (so nothing is lost), next to the
 spreadsheet-friendly `acknowledgement_count`, `legal_case_count` and `source_urls`.
 
@@ -27,6 +29,7 @@ from app.document.schema import IncidentSchema
 
 LIST_SEPARATOR = "; "
 URL_SEPARATOR = " ; "
+LIST_ESCAPE = "\\"
 
 # Read-only fields that an import reads back: the id (a row with one updates that incident)
 # and the revision it was exported at.
@@ -71,6 +74,35 @@ HEADER = [name for name, _ in COLUMNS]
 KINDS = dict(COLUMNS)
 CHILD_ID = "id"
 
+
+def _longest(field: ma.fields.Field) -> int:
+    """The most characters a valid value of `field` takes in a cell, written as JSON (a child
+    record's text escaped at worst six characters for one, `\\u0001`): a bound for every kind
+    of cell, since a plain text cell adds only its `'` and a list item its escapes."""
+    if isinstance(field, ma.fields.List):
+        return 2 + (_item_limit(field) or 0) * (_longest(field.inner) + 1)
+    if isinstance(field, ma.fields.Nested):
+        return 2 + sum(len(name) + 4 + _longest(inner) for name, inner in field.schema.fields.items())
+    choices = [max(map(len, v.choices)) for v in field.validators if isinstance(v, ma.validate.OneOf)]
+    if choices:
+        return choices[0] + 2
+    if isinstance(field, ma.fields.String):
+        return 6 * (_item_limit(field) or 0) + 2
+    return 40  # a number, a date, a boolean, null
+
+
+def _item_limit(field: ma.fields.Field) -> int | None:
+    maxima = [v.max for v in field.validators if isinstance(v, ma.validate.Length) and v.max is not None]
+    return min(maxima) if maxima else None
+
+
+# The longest cell a valid document gives (about 39 million characters: 200 statements with
+# 20,000-character quotes). The csv module's limit (131,072 by default) is one per process, so it
+# is raised once, here, to that fixed bound: an export always imports back, and a cell longer than
+# any document allows is still refused by the reader.
+CELL_LIMIT = max(_longest(field) for field in IncidentSchema().fields.values() if not field.dump_only)
+csv.field_size_limit(max(csv.field_size_limit(), CELL_LIMIT))
+
 _DANGEROUS = re.compile(r"^'*[=+\-@\t\r]")
 _ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
 
@@ -107,6 +139,13 @@ def _derived(value: Any) -> str:
     return _plain(value)
 
 
+def _list_item(item: str) -> str:
+    """One item of a text list, its `\\` and `;` escaped (see the module's docstring)."""
+    if LIST_ESCAPE in item or ";" in item:
+        return item.replace(LIST_ESCAPE, LIST_ESCAPE * 2).replace(";", LIST_ESCAPE + ";")
+    return item
+
+
 def _children(items: list[dict[str, Any]]) -> str:
     """Child records without their ids (they belong to this database only)."""
     if not items:
@@ -125,7 +164,9 @@ def _cell(name: str, kind: str) -> Callable[[dict[str, Any]], str]:
         return lambda document: _text(URL_SEPARATOR.join(source["url"] for source in document["sources"]))
     if kind == "json":
         return lambda document: _children(document[name])
-    if kind in ("list", "intlist"):
+    if kind == "list":
+        return lambda document: _text(LIST_SEPARATOR.join(map(_list_item, document[name])))
+    if kind == "intlist":
         return lambda document: _text(LIST_SEPARATOR.join(map(str, document[name])))
     if kind == "text":
         return lambda document: _text(document[name])
@@ -232,6 +273,26 @@ def _list_cell(separator: str) -> Callable[[str], list[str]]:
     return parse
 
 
+def _escaped_list_cell(raw: str) -> list[str]:
+    """A text list: items split on `;` but not on `\\;`; `\\\\` is one backslash, any other
+    backslash is kept as written (a hand-made sheet may have one)."""
+    text = unneutralise(raw).strip()
+    if LIST_ESCAPE not in text:
+        return [item.strip() for item in text.split(";") if item.strip()] if text else []
+    items, current, characters = [], [], iter(text)
+    for character in characters:
+        if character == LIST_ESCAPE:
+            following = next(characters, "")
+            current.append(following if following in (LIST_ESCAPE, ";") else character + following)
+        elif character == ";":
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
+
+
 _TRUE, _FALSE = ("true", "yes", "1"), ("", "false", "no", "0")
 
 
@@ -263,7 +324,7 @@ def _plain_cell(raw: str) -> str | None:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "json": _json_cell,
-    "list": _list_cell(LIST_SEPARATOR.strip()),
+    "list": _escaped_list_cell,
     "intlist": _list_cell(LIST_SEPARATOR.strip()),
     "urls": _list_cell(URL_SEPARATOR.strip()),
     "bool": _bool_cell,

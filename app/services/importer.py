@@ -7,6 +7,8 @@ API, so revisions, derived fields and validation are identical.
 from __future__ import annotations
 
 import csv
+import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -21,10 +23,11 @@ from app.document.schema import IncidentSchema, max_items
 from app.fast import bulk_create
 from app.fast.load import loader_for
 from app.models import Incident
-from app.services import csv_format, curation, provenance, revisions, stop_format, stop_matching
+from app.services import csv_format, curation, locks, provenance, revisions, stop_format, stop_matching
 from app.services import incidents as incident_service
 from app.services import platforms as platform_service
 from app.services.stop_format import RowError
+from app.services.uploads import UnreadableFile
 
 FORMATS = ("native", "stop")
 ON_ERROR = ("abort", "skip")
@@ -35,6 +38,18 @@ NATIVE_REQUIRED = ("title", "country", "start_date", "shutdown_types")
 FLUSH_EVERY = 500
 SOURCES_PER_INCIDENT = max_items(IncidentSchema, "sources")
 CREATE_BATCH = 5000
+# Native rows are read, validated and written this many at a time: memory holds one batch,
+# whatever the file's size (a batch of rows as the real sheet has them, with statements and
+# sources, is a few tens of megabytes at 5,000; bench/README.md has the figures).
+READ_BATCH = 1000
+
+
+class TooManyRows(Exception):
+    """The file has more data rows than the caller allows; nothing was written."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} rows")
+        self.limit = limit
 
 
 @dataclass
@@ -63,8 +78,13 @@ class ImportReport:
     notes: list[RowError] = field(default_factory=list)  # rows recorded, with something to check
 
     @property
+    def refused(self) -> bool:
+        """Nothing written for the errors: any bad row under `abort`, a bad header always."""
+        return bool(self.errors) and (self.on_error == "abort" or any(e.row == 1 for e in self.errors))
+
+    @property
     def written(self) -> bool:
-        return not self.dry_run and not (self.errors and self.on_error == "abort")
+        return not self.dry_run and not self.refused
 
     def as_dict(self) -> dict[str, Any]:
         body = asdict(self)
@@ -110,26 +130,101 @@ def _messages(errors: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 def native_candidates(lines: Iterable[str]) -> tuple[list[Candidate], list[RowError], int]:
     """The native file's rows as candidates; the errors of the header or of rows; the row count."""
-    reader = csv.DictReader(_without_bom(lines))
-    errors = _native_header_errors([name.strip() for name in reader.fieldnames or []])
-    if errors:
-        return [], errors, 0
-    candidates, count = [], 0
-    for index, row in enumerate(reader):
-        count += 1
-        candidate, row_errors = _native_row(index + 2, row)
-        if candidate is None:
-            errors += row_errors
-        else:
-            candidates.append(candidate)
-    return candidates, errors, count
+    reading = Reading()
+    candidates = [candidate for batch in native_batches(lines, reading) for candidate in batch]
+    return candidates, reading.errors, reading.rows
+
+
+@dataclass
+class Reading:
+    """What reading a file found so far: its row errors and its data rows (at most `max_rows`)."""
+
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+    max_rows: int | None = None
+
+    def records(self, reader: Any) -> Iterator[tuple[int, list[str]]]:
+        """(row number as a spreadsheet shows it, cells) of each data record, counted as read."""
+        while (cells := _next_record(reader)) is not None:
+            if not cells:
+                continue  # a blank line, as csv.DictReader skips it
+            self.rows += 1
+            if self.max_rows is not None and self.rows > self.max_rows:
+                raise TooManyRows(self.max_rows)
+            yield self.rows + 1, cells
+
+
+def count_rows(lines: Iterable[str], max_rows: int) -> int:
+    """The data rows of a CSV file, counted as the import counts them (blank lines aside), read
+    with the csv module alone; TooManyRows as soon as there are more than `max_rows`. A file
+    over the cap is refused for the cost of reading it, not of importing its first rows."""
+    reader = csv.reader(_without_bom(lines))
+    _next_record(reader)  # the header
+    reading = Reading(max_rows=max_rows)
+    for _ in reading.records(reader):
+        pass
+    return reading.rows
+
+
+def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Candidate]]:
+    """The native file's rows as candidates, READ_BATCH rows at a time, read from `lines` as
+    they come (nothing holds the whole file); the errors of the header or of rows go to
+    `reading.errors`."""
+    reader = csv.reader(_without_bom(lines))
+    header = [name.strip() for name in _next_record(reader) or []]
+    reading.errors += _native_header_errors(header)
+    if reading.errors:
+        return
+    records = reading.records(reader)
+    while chunk := list(itertools.islice(records, READ_BATCH)):
+        batch = []
+        for number, cells in chunk:
+            candidate, row_errors = _native_row(number, _by_column(header, cells))
+            if candidate is None:
+                reading.errors += row_errors
+            else:
+                batch.append(candidate)
+        yield batch
+
+
+def _by_column(header: list[str], cells: list[str]) -> dict[str | None, Any]:
+    """A record as csv.DictReader gives it: missing cells None, extra cells under None."""
+    row: dict[str | None, Any] = dict(itertools.zip_longest(header, cells[: len(header)]))
+    if len(cells) > len(header):
+        row[None] = cells[len(header) :]
+    return row
+
+
+def _next_record(reader: Any) -> list[str] | None:
+    """The next record of a csv reader, None at the end; a record the csv module cannot read
+    (an unterminated quote, a cell past the limit) is an UnreadableFile naming its line."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as error:
+        raise UnreadableFile(
+            f"Line {reader.line_num} is not valid CSV: {error}.", "Not valid CSV."
+        ) from error
 
 
 def _native_header_errors(header: list[str]) -> list[RowError]:
-    """Columns the native format does not know, and required columns it lacks."""
+    """Columns the native format does not know, columns given twice, and required columns it lacks."""
+    return (
+        [RowError(1, name, f"Unknown column '{name}'.") for name in header if name not in csv_format.KINDS]
+        + _duplicate_columns(header)
+        + [RowError(1, name, f"Missing column '{name}'.") for name in NATIVE_REQUIRED if name not in header]
+    )
+
+
+def _duplicate_columns(header: list[str]) -> list[RowError]:
+    """Each column named more than once: which of its cells counts would be a guess."""
+    counts = Counter(name for name in header if name)
     return [
-        RowError(1, name, f"Unknown column '{name}'.") for name in header if name not in csv_format.KINDS
-    ] + [RowError(1, name, f"Missing column '{name}'.") for name in NATIVE_REQUIRED if name not in header]
+        RowError(1, name, f"Column '{name}' appears {count} times: keep one and delete the others.")
+        for name, count in counts.items()
+        if count > 1
+    ]
 
 
 def _native_row(number: int, row: dict[str | None, Any]) -> tuple[Candidate | None, list[RowError]]:
@@ -182,18 +277,23 @@ def _set_field(document: dict[str, Any], column: str, value: Any) -> None:
 
 
 def stop_candidates(
-    lines: Iterable[str], aliases: dict[str, str]
+    lines: Iterable[str], aliases: dict[str, str], reading: Reading | None = None
 ) -> tuple[list[Candidate], list[RowError], int]:
-    reader_lines = list(_without_bom(lines))
-    header = next(csv.reader(reader_lines[:1]), [])
-    errors = stop_format.header_errors(header)
-    if errors:
-        return [], errors, 0
-    candidates, count = [], 0
-    for number, row in stop_format.read_rows(reader_lines):
-        count += 1
+    """The STOP sheet's rows as candidates (all of them: a row re-issued in a later yearly sheet
+    joins its earlier one wherever it is in the file), read from `lines` as they come."""
+    reading = reading or Reading()
+    reader = csv.reader(_without_bom(lines))
+    header = _next_record(reader) or []
+    reading.errors += stop_format.header_errors(header) + _duplicate_columns(
+        [(name or "").strip() for name in header]
+    )
+    if reading.errors:
+        return [], reading.errors, 0
+    candidates = []
+    for number, cells in reading.records(reader):
+        row = _by_column(header, cells)
         converted, row_errors = stop_format.convert_row_fully(row, number, aliases)
-        errors += row_errors
+        reading.errors += row_errors
         year = int(row.get("count_year") or 0) if (row.get("count_year") or "").isdigit() else 0
         row_cells = stop_format.all_cells(row) if converted else {}
         candidates += [
@@ -207,7 +307,7 @@ def stop_candidates(
             )
             for item in converted
         ]
-    return candidates, errors, count
+    return candidates, reading.errors, reading.rows
 
 
 # Separators that spreadsheets write instead of commas (Excel in locales with a decimal comma
@@ -330,33 +430,45 @@ def run_import(
     on_conflict: str = "keep",
     sheet: str = "upload.csv",
     progress: Callable[[int], None] | None = None,
+    max_rows: int | None = None,
 ) -> ImportReport:
     """Import a CSV in one transaction; commits only when something should be written.
 
     Each row's document is validated exactly as POST /incidents validates it (the document's
     definition, loaded by app/fast/load.py), and compared with the document the API shows to
-    tell an update from an unchanged row.
+    tell an update from an unchanged row. `lines` is read as it comes: a native file is read,
+    validated and written a batch at a time, so memory holds one batch, not the file.
 
     `sheet` is the file's name, recorded in the provenance of what the import writes
     (`stop:<sheet>#<row>`); `on_conflict="sheet"` lets a STOP sheet overwrite the fields editors
     changed since it last wrote them (by default they are kept and reported: app/services/curation.py).
+
+    Imports into one database run one at a time (`locks.one_import_at_a_time`): two imports of
+    the same file create each incident once. Raises TooManyRows past `max_rows` data rows and
+    UnreadableFile for a file that is not CSV text, after rolling back.
     """
     report = ImportReport(format=fmt, dry_run=dry_run, on_error=on_error, on_conflict=on_conflict)
-    candidates, errors, report.rows = _read_candidates(session, lines, fmt)
-    report.errors.extend(errors)
-    loaded = _load_candidates(candidates, report.errors)
-    if report.errors and on_error == "abort":
-        report.rejected = len({e.row for e in report.errors})
-        return report
-
-    # Loaded documents already passed every rule, and child records carry no ids, so applying
-    # them cannot fail half-way.
-    if fmt == "native":
-        _apply_native(session, loaded, report, progress, sheet)
-    else:
-        _apply_stop(session, loaded, report, progress, sheet)
+    locks.one_import_at_a_time(session)
+    reading = Reading(max_rows=max_rows)
+    apply = _apply_native if fmt == "native" else _apply_stop
+    try:
+        for candidates in _read_batches(session, lines, fmt, reading):
+            loaded = _load_candidates(candidates, reading.errors)
+            if (reading.errors or report.errors) and on_error == "abort":
+                continue  # the rest is still read, to list every bad row; nothing more is written
+            # Loaded documents already passed every rule, and child records carry no ids, so
+            # applying them cannot fail half-way.
+            apply(session, loaded, report, progress, sheet)
+    except (TooManyRows, UnreadableFile):
+        session.rollback()
+        raise
+    report.rows = reading.rows
+    report.errors.extend(reading.errors)
     report.rejected = len({e.row for e in report.errors})
     report.errors.sort(key=lambda e: (e.row, e.column))
+    if report.errors and on_error == "abort":
+        # Nothing is written, and the rows after the first bad one were only checked.
+        report.created = report.updated = report.unchanged = report.merged = 0
     if report.written:
         session.commit()
     else:
@@ -364,13 +476,15 @@ def run_import(
     return report
 
 
-def _read_candidates(
-    session: Session, lines: Iterable[str], fmt: str
-) -> tuple[list[Candidate], list[RowError], int]:
-    """The file's rows as candidates, in its format; the errors; the number of rows."""
+def _read_batches(
+    session: Session, lines: Iterable[str], fmt: str, reading: Reading
+) -> Iterator[list[Candidate]]:
+    """The file's rows as candidates, in its format: a native file in batches, a STOP sheet whole
+    (its rows are grouped across the file)."""
     if fmt == "native":
-        return native_candidates(lines)
-    return stop_candidates(lines, platform_service.alias_map(session))
+        yield from native_batches(lines, reading)
+    else:
+        yield stop_candidates(lines, platform_service.alias_map(session), reading)[0]
 
 
 def _load_candidates(candidates: list[Candidate], errors: list[RowError]) -> list[tuple[Candidate, dict]]:

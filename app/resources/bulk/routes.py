@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -25,7 +24,7 @@ from app.resources.bulk.schemas import (
     StatsQueryArgsSchema,
     StatsSchema,
 )
-from app.services import aggregates, csv_format, importer
+from app.services import aggregates, csv_format, importer, uploads
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.streaming import read_ahead, read_values
@@ -65,6 +64,7 @@ def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
 
 @blp.route("/incidents.csv")
 class IncidentsCsvViews(MethodView):
+    @blp.bulk_work
     @blp.arguments(IncidentCsvQueryArgsSchema, location="query")
     @blp.alt_response(
         200,
@@ -106,33 +106,18 @@ class IncidentsCsvViews(MethodView):
         return response
 
 
-def _read_upload(upload) -> list[str]:
-    content = upload.read()
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        abort(
-            422,
-            message=f"The file is not UTF-8 (byte {error.start}): save it as CSV UTF-8 and try again.",
-            errors={"files": {"file": ["Not UTF-8."]}},
-        )
-    if "\x00" in text:
-        abort(
-            422,
-            message="The file contains NUL bytes: it is not a CSV text file.",
-            errors={"files": {"file": ["Contains NUL bytes."]}},
-        )
-    lines = list(io.StringIO(text, newline=""))
-    problem = importer.separator_problem(lines[0]) if lines else None
+def _refuse_foreign_separator(header_line: str) -> None:
+    """A file saved with `;` or tabs (many spreadsheets' "CSV") is a 422 saying how to re-save it."""
+    problem = importer.separator_problem(header_line)
     if problem is not None:
         abort(422, message=problem, errors={"files": {"file": [problem]}})
-    return lines
 
 
 @blp.route("/incidents/import")
 class IncidentsImportViews(MethodView):
     @blp.auth("editor")
     @require_multipart
+    @blp.bulk_work
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
@@ -144,20 +129,42 @@ class IncidentsImportViews(MethodView):
         `on_error=skip` writes the valid rows in one transaction and reports the others;
         `dry_run=true` only reports. The response always carries the counts. A re-import changes
         only what the sheet owns: fields an editor changed are kept and listed in `conflicts`
-        (unless `on_conflict=sheet`), records an editor added stay.
+        (unless `on_conflict=sheet`), records an editor added stay. A file of more data rows
+        than the server takes at once (`IMPORT_MAX_ROWS`) is a 413: split it. A column named
+        twice in the header is a 422.
         """
-        lines = _read_upload(files["file"])
-        report = importer.run_import(
-            db.session,
-            lines,
-            fmt=args["format"],
-            dry_run=args["dry_run"],
-            on_error=args["on_error"],
-            on_conflict=args["on_conflict"],
-            sheet=importer.sheet_name(files["file"].filename),
-        )
+        upload, max_rows = files["file"], current_app.config["IMPORT_MAX_ROWS"]
+        stream = upload.stream
+        try:
+            _refuse_foreign_separator(next(uploads.utf8_lines(stream), ""))
+            stream.seek(0)
+            # Counted first (the upload is spooled to disk by then): a file over the cap, or not
+            # UTF-8, costs a read, not the import of its first rows.
+            importer.count_rows(uploads.utf8_lines(stream), max_rows)
+            stream.seek(0)
+            report = importer.run_import(
+                db.session,
+                uploads.utf8_lines(stream),
+                fmt=args["format"],
+                dry_run=args["dry_run"],
+                on_error=args["on_error"],
+                on_conflict=args["on_conflict"],
+                sheet=importer.sheet_name(upload.filename),
+                max_rows=max_rows,
+            )
+        except importer.TooManyRows as error:
+            abort(
+                413,
+                message=f"The file has more than {error.limit:,} data rows, the most one import takes "
+                f"(IMPORT_MAX_ROWS): split it into files of at most {error.limit:,} rows, each with "
+                "the header row, and import them one after the other. Nothing was written.",
+            )
+        except uploads.UnreadableFile as error:
+            abort(422, message=str(error), errors={"files": {"file": [error.short]}})
         body = ImportReportSchema().dump(report)
-        if report.errors and report.on_error == "abort":
+        if report.refused:
+            if any(error.row == 1 for error in report.errors):
+                abort(422, message="The header row is invalid; nothing was written.", extra=body)
             abort(422, message=f"{report.rejected} row(s) are invalid; nothing was written.", extra=body)
         return body
 

@@ -174,12 +174,14 @@ class IncidentsByIdViews(MethodView):
 @blp.route("/<int:incident_id>/restore", parameters=[examples.INCIDENT_ID])
 class IncidentRestoreViews(MethodView):
     @blp.auth("admin")
+    @blp.etag
     @blp.response(200, IncidentSchema)
     @blp.documents(404, 409)
     def post(self, incident_id: int):
         """Restore a deleted incident
 
-        Brings it back exactly as it was when deleted (with one more revision).
+        Brings it back exactly as it was when deleted (with one more revision), with its new
+        `ETag`, ready for the next write.
         """
         incident = find_incident_or_404(incident_id, for_update=True)
         if incident.deleted_at is None:

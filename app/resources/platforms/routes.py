@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sqlalchemy as sa
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import abort
@@ -44,17 +45,30 @@ class PlatformsViews(MethodView):
     def post(self, data: dict[str, Any]):
         """Add a platform
 
-        A new slug and its aliases, none of them already a slug or alias (409). Admin keys only.
+        Its slug and each alias must be free: a name belongs to one platform (409 naming the
+        platform that holds it).
         """
-        taken = platform_service.alias_map(db.session)
-        clashes = [name for name in [data["slug"], *data["aliases"]] if name in taken]
-        if clashes:
-            abort(409, message=f"'{clashes[0]}' is already a platform slug or alias ({taken[clashes[0]]}).")
-        platform = Platform(**{**data, "aliases": list(dict.fromkeys(data["aliases"]))})
-        db.session.add(platform)
-        db.session.commit()
-        platform_service.forget_aliases(db.session)
+        names = platform_service.names_of(data)
+        _refuse_taken(platform_service.first_taken(db.session, names))
+        try:
+            platform = platform_service.add_platform(db.session, data)
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another request took one of the names between the check and the write.
+            db.session.rollback()
+            _refuse_taken(platform_service.first_taken(db.session, names))
+            raise
         return platform, 201, {"Location": url_for("platforms.PlatformsBySlugViews", slug=platform.slug)}
+
+
+def _refuse_taken(taken: tuple[str, str] | None) -> None:
+    if taken is not None:
+        name, holder = taken
+        abort(
+            409,
+            message=f"'{name}' is already a slug or alias of the platform '{holder}': "
+            f"choose another name, or use '{holder}'.",
+        )
 
 
 @blp.route("/<string:slug>", parameters=[examples.PLATFORM_SLUG])
