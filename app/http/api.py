@@ -12,10 +12,10 @@ from flask_smorest import Blueprint as BaseBlueprint
 from app.http.auth import RoleAuth, register_security_scheme
 from app.http.bulk import BulkWork
 from app.http.etags import EtagDocs, StrictEtags
-from app.http.guards import URI_TOO_LONG_RESPONSE, LongUrlPlugin
+from app.http.guards import URI_TOO_LONG_RESPONSE
 from app.http.jsonio import Parser
-from app.http.limits import TOO_MANY_REQUESTS_RESPONSE, RateLimitedPlugin
-from app.http.openapi import ConventionsPlugin, install_enum_components
+from app.http.limits import TOO_MANY_REQUESTS_RESPONSE
+from app.http.openapi import ApiWideResponses, ConventionsPlugin, install_enum_components
 from app.http.paging import PageHeaders
 from app.http.problems import ProblemDocs, ProblemHandlers
 
@@ -35,8 +35,7 @@ class Api(ProblemHandlers, EtagDocs, BaseApi):
         spec_kwargs = dict(spec_kwargs or {})
         spec_kwargs["extra_plugins"] = [
             *spec_kwargs.get("extra_plugins", ()),
-            LongUrlPlugin(),
-            RateLimitedPlugin(),
+            ApiWideResponses({"414": "REQUEST_URI_TOO_LONG", "429": "TOO_MANY_REQUESTS"}),
             ConventionsPlugin(),
         ]
         super().__init__(app, spec_kwargs=spec_kwargs)

@@ -4,9 +4,7 @@ security headers, CORS."""
 from __future__ import annotations
 
 import functools
-from typing import Any
 
-from apispec import BasePlugin
 from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_smorest import abort
@@ -55,21 +53,6 @@ URI_TOO_LONG_RESPONSE = {
     "description": "The URL (path and query string) is longer than the server accepts "
     "(`MAX_URL_LENGTH`, 16,384 bytes by default): send fewer or shorter filter values."
 }
-
-
-class LongUrlPlugin(BasePlugin):
-    """Every operation under /api/ can be refused for its URL's length: each documents its 414."""
-
-    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
-
-    def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
-    ) -> None:
-        if not path or not path.startswith("/api/"):
-            return
-        for method, operation in (operations or {}).items():
-            if method in self.METHODS and isinstance(operation, dict):
-                operation.setdefault("responses", {}).setdefault("414", "REQUEST_URI_TOO_LONG")
 
 
 def refuse_long_url() -> None:

@@ -20,9 +20,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from apispec import BasePlugin
 from flask import Flask, Response, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
@@ -56,21 +54,6 @@ TOO_MANY_REQUESTS_RESPONSE = {
         for name, text in RATE_LIMIT_HEADERS.items()
     },
 }
-
-
-class RateLimitedPlugin(BasePlugin):
-    """Every operation under /api/ is rate limited: each documents its 429."""
-
-    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
-
-    def operation_helper(
-        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
-    ) -> None:
-        if not path or not path.startswith("/api/"):
-            return
-        for method, operation in (operations or {}).items():
-            if method in self.METHODS and isinstance(operation, dict):
-                operation.setdefault("responses", {}).setdefault("429", "TOO_MANY_REQUESTS")
 
 
 class SweptMemoryStorage(MemoryStorage):

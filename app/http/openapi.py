@@ -70,6 +70,27 @@ def _singular(noun: str) -> str:
     return noun[:-1] if noun.endswith("s") else noun
 
 
+class ApiWideResponses(BasePlugin):
+    """Responses any operation under /api/ can give (the URL's length, the rate limit): each
+    operation documents them, by the names of their shared components."""
+
+    METHODS = frozenset(("get", "put", "post", "patch", "delete", "head", "options"))
+
+    def __init__(self, responses: dict[str, str]) -> None:
+        self.responses = responses
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        if not path or not path.startswith("/api/"):
+            return
+        for method, operation in (operations or {}).items():
+            if method in self.METHODS and isinstance(operation, dict):
+                documented = operation.setdefault("responses", {})
+                for status, component in self.responses.items():
+                    documented.setdefault(status, component)
+
+
 class ConventionsPlugin(BasePlugin):
     """apispec plugin: operation ids, `security: []` on public operations, `page` without a
     default."""
