@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,12 @@ from app.db import Base
 from app.services import migrations
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# Access Now's STOP sheet (2016–2025, public; not in the repository): STOP_SHEET names the file,
+# by default where the team keeps it beside the clone. Tests that read it skip without it.
+REAL_STOP_FILE = Path(
+    os.environ.get("STOP_SHEET")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
+)
 # CI sets this so that a PostgreSQL test that cannot run is a failure, never a skip.
 REQUIRE_ALL = os.environ.get("REQUIRE_ALL_DATABASES") == "1"
 BACKENDS = ["sqlite", "postgresql"]

@@ -17,7 +17,7 @@ from werkzeug.test import encode_multipart
 
 from app.db import Base, db
 from app.services import csv_format
-from tests.conftest import create, etag_of
+from tests.conftest import REAL_STOP_FILE, create, etag_of
 
 EXPORT = "/api/v1/incidents.csv"
 IMPORT = "/api/v1/incidents/import"
@@ -46,7 +46,6 @@ FORMULA_TITLES = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "'=already e
 # Where each record came from is per database too: an imported copy came from the import.
 PER_DATABASE_COLUMNS = ("id", "created_at", "updated_at", "provenance", "provenance_at")
 CHILD_JSON_COLUMNS = ("acknowledgements", "legal_cases", "sources")
-REAL_STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
 
 ACK_DENIED = {
     "actor": "Information Minister",

@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from app.services import stop_format
-from tests.conftest import create, etag_of
+from tests.conftest import REAL_STOP_FILE, create, etag_of
 
 LIST = "/api/v1/incidents"
 IMPORT = "/api/v1/incidents/import"
@@ -388,8 +388,6 @@ def test_provenance_of_editors_and_native_imports(client):
 
 
 # --------------------------------------------------------------------------- the real sheet
-
-REAL_STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
 
 
 def _all_pages(client) -> list[dict[str, Any]]:

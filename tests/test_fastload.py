@@ -4,7 +4,6 @@ document for every valid input, the same errors (marshmallow's own) for every in
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
@@ -14,9 +13,7 @@ from hypothesis import strategies as st
 
 from app.fast import load as fastload
 from app.resources.incidents.schemas import IncidentSchema
-from tests.conftest import incident_doc
-
-REAL_STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
+from tests.conftest import REAL_STOP_FILE, incident_doc
 
 FULL = incident_doc(
     description="  Mobile data off.  ",
@@ -225,7 +222,7 @@ def test_a_schema_with_unknown_hooks_is_loaded_by_marshmallow():
     assert fastload.compile_loader(schema)({"name": "x"}) == {"name": "X"}
 
 
-@pytest.mark.skipif(not REAL_STOP_FILE.exists(), reason="the STOP sheet is not in ../shared/data")
+@pytest.mark.skipif(not REAL_STOP_FILE.exists(), reason="the STOP sheet is not here (STOP_SHEET)")
 def test_every_document_of_the_stop_sheet_loads_as_marshmallow_loads_it(app):
     from app.db import db
     from app.services import importer

@@ -54,7 +54,7 @@ def test_a_body_that_is_not_multipart_gets_415_naming_multipart_and_the_file_fie
     got = content_type or "no Content-Type"
     assert detail == (
         f"Send the file as multipart/form-data in a field named `file` (got {got}), e.g. curl -H "
-        "'Authorization: Bearer $KEY' -F file=@incidents.csv "
+        '"Authorization: Bearer $KEY" -F file=@incidents.csv '
         "'http://localhost/api/v1/incidents/import?format=stop'."
     )
     assert client.get("/api/v1/incidents").get_json() == []

@@ -7,15 +7,15 @@ import io
 import json
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.services import stop_format as sf
 from app.services.stop_format import RowError, convert_row, dedupe_key
+from tests.conftest import REAL_STOP_FILE
 
-STOP_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "stop_combined_2016_2025.csv"
+STOP_FILE = REAL_STOP_FILE
 
 # The vocabulary the migrations ship (slug → aliases), as the importer's alias map would hold it:
 # 0001's, the older vocabulary the module must still work with, ...
@@ -1291,7 +1291,7 @@ def convert_file(aliases: dict[str, str]) -> tuple[list[tuple[int, dict, list[di
     return converted_rows, errors
 
 
-# Measured on /work/shared/data/stop_combined_2016_2025.csv (2,102 rows) with the vocabulary at head.
+# Measured on the real sheet (STOP_SHEET, tests/conftest.py) (2,102 rows) with the vocabulary at head.
 REAL_ROWS = 2102
 # 2,096 single-country rows + 3 multi-country rows giving 5 + 2 + 2 documents (3 rows are
 # rejected; Somaliland's three are recorded under SO).

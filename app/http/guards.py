@@ -134,7 +134,8 @@ def require_multipart(view):
             fmt = "stop" if request.args.get("format") == "stop" else "native"
             raise UnsupportedMediaType(
                 f"Send the file as multipart/form-data in a field named `file` (got {got}), e.g. "
-                f"curl -H 'Authorization: Bearer $KEY' -F file=@incidents.csv "
+                'curl -H "Authorization: Bearer $KEY" -F file=@incidents.csv '
+                # double quotes: pasted into a shell, $KEY is the caller's key
                 f"'{request.base_url}?format={fmt}'."
             )
         return view(*args, **kwargs)
