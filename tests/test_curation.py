@@ -650,3 +650,18 @@ def _native_bytes(lines: list[dict[str, str]]) -> bytes:
     writer.writeheader()
     writer.writerows(lines)
     return buffer.getvalue().encode()
+
+
+def test_a_native_file_without_a_column_merges_only_the_columns_it_has(client):
+    made = create(client, title="by hand", description="first text", area="Lahore")
+    [line] = _exported(client)
+    _patch(client, made["id"], description="the editor's text")
+    narrow = {name: cell for name, cell in line.items() if name not in ("description", "telcos")}
+    report = _native(client, [{**narrow, "area": "Karachi"}])
+    assert (report["updated"], report["conflicts"]) == (1, [])
+    after = _get(client, made["id"])
+    assert (after["description"], after["area"], after["telcos"]) == (
+        "the editor's text",
+        "Karachi",
+        made["telcos"],
+    )

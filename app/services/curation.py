@@ -250,15 +250,17 @@ def native_writes(
     row: int,
     on_conflict: str,
 ) -> tuple[dict[str, Any], list[Conflict]]:
-    """A native row exported at an earlier revision (whose stored document is `base`), merged
-    with the incident as it is now (`stored`: its document), field by field: the fields to
-    write (a partial document), and the conflicts.
+    """A native row (`data`: the fields its file's columns give) exported at an earlier
+    revision (whose stored document is `base`), merged with the incident as it is now
+    (`stored`: its document), field by field: the fields to write (a partial document), and
+    the conflicts.
 
     A field the row leaves as it was exported keeps its stored value; a field nobody changed
     since the export takes the row's; a field both changed, differently, is a conflict: kept
     as stored unless `on_conflict="sheet"`. A child list (statements, court cases, sources)
     counts as one field: an editor's court case added since the export stays."""
-    data = {**data, "status": data.get("status") or default_status(data.get("end_date"))}
+    if "status" in data:  # an empty cell: the status its end date gives, as in a whole write
+        data = {**data, "status": data["status"] or default_status(data.get("end_date"))}
     writes: dict[str, Any] = {}
     conflicts: list[Conflict] = []
     for name, value in data.items():

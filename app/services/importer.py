@@ -101,6 +101,7 @@ class Candidate:
     document: dict[str, Any]
     incident_id: int | None = None  # native: the row's id
     expected_revision: int | None = None  # native: the revision the row was exported at
+    fields: frozenset[str] = frozenset()  # native: the fields the file's columns give
     count_year: int = 0  # STOP: the sheet year; later sheets win
     cells: dict[str, str] = field(default_factory=dict)  # STOP: cells no field holds as written
     row_cells: dict[str, str] = field(default_factory=dict)  # STOP: every non-empty cell
@@ -176,6 +177,7 @@ def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Cand
     if reading.errors:
         return
     records = reading.records(reader)
+    fields = _native_fields(header)
     while chunk := list(itertools.islice(records, READ_BATCH)):
         batch = []
         for number, cells in chunk:
@@ -183,8 +185,15 @@ def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Cand
             if candidate is None:
                 reading.errors += row_errors
             else:
+                candidate.fields = fields
                 batch.append(candidate)
         yield batch
+
+
+def _native_fields(header: list[str]) -> frozenset[str]:
+    """The document fields a native file's columns give (a merged row changes no other)."""
+    given = {name for name in header if name not in NATIVE_IGNORED}
+    return frozenset(given | ({"sources"} if "source_urls" in header else set()))
 
 
 def _by_column(header: list[str], cells: list[str]) -> dict[str | None, Any]:
@@ -542,11 +551,20 @@ def _write(
 
 
 def _merge(
-    session: Session, incident: Incident, data: dict, base: dict, row: int, report: ImportReport, origin: str
+    session: Session,
+    incident: Incident,
+    candidate: Candidate,
+    data: dict,
+    base: dict,
+    report: ImportReport,
+    origin: str,
 ) -> None:
     """A row exported before the incident's latest change, merged with it (app/services/curation.py)."""
     before = incident_document(incident)
-    writes, conflicts = curation.native_writes(incident, before, base, data, row, report.on_conflict)
+    given = {name: value for name, value in data.items() if name in candidate.fields}
+    writes, conflicts = curation.native_writes(
+        incident, before, base, given, candidate.row, report.on_conflict
+    )
     report.conflicts += conflicts
     if writes:
         incident_service.apply_document(incident, _keeping_others_records(incident, writes), partial=True)
@@ -628,7 +646,7 @@ def _apply_native(session, loaded, report, progress, sheet: str) -> None:
         if refusal is not None:
             report.errors.append(refusal)
         elif base is not None:
-            _merge(session, incident, data, base, candidate.row, report, origin)
+            _merge(session, incident, candidate, data, base, report, origin)
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
