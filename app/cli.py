@@ -201,7 +201,8 @@ def _import_process() -> Iterator[None]:
     type=click.Choice(["keep", "sheet"]),
     default="keep",
     show_default=True,
-    help="STOP: keep (and report) fields editors changed since the sheet wrote them, or let the sheet win.",
+    help="Keep (and report) fields editors changed since the file wrote them (native: since the row's "
+    "revision), or let the file win.",
 )
 def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_conflict: str) -> None:
     """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""

@@ -465,7 +465,7 @@ def test_import_updates_an_existing_incident(client):
     assert _get(client, other["id"])["revision"] == 1
 
 
-def test_import_refuses_a_stale_revision(client):
+def test_import_never_overwrites_a_newer_edit_with_a_stale_row(client):
     incident = create(client, title="Original")
     content = _edit_cell(_export(client).data, incident["id"], "title", "From an old file")
     patched = client.patch(
@@ -475,11 +475,12 @@ def test_import_refuses_a_stale_revision(client):
     )
     assert patched.status_code == 200
     response = _import(client, content)
-    assert response.status_code == 422
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert [(error["row"], error["column"]) for error in body["errors"]] == [(2, "revision")]
-    assert body["errors"][0]["message"]
+    assert (body["updated"], body["unchanged"], body["errors"]) == (0, 1, [])
+    assert [(c["row"], c["field"], c["stored"], c["sheet"]) for c in body["conflicts"]] == [
+        (2, "title", "Newer edit", "From an old file")
+    ]
     document = _get(client, incident["id"])
     assert (document["title"], document["revision"]) == ("Newer edit", 2)
 

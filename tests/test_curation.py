@@ -512,3 +512,154 @@ def test_a_dry_run_reports_the_conflicts_and_writes_nothing(client):
     assert report["dry_run"] and report["updated"] == 1
     assert [c["field"] for c in report["conflicts"]] == ["title", "end_date"]
     assert _get(client, incident["id"]) == curated
+
+
+# --------------------------------------------------------------------------- native re-imports
+
+
+def _exported(client) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(client.get("/api/v1/incidents.csv").get_data(as_text=True))))
+
+
+def _native(client, lines: list[dict[str, str]], query: str = "") -> dict[str, Any]:
+    response = _post_file(client, _native_bytes(lines), f"format=native{query}", "desk.csv")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _patch(client, incident_id: int, **fields: Any) -> dict[str, Any]:
+    response = client.patch(
+        f"{LIST}/{incident_id}", json=fields, headers={"If-Match": etag_of(client, incident_id)}
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _exported_then_edited(client) -> tuple[dict[str, Any], dict[str, str]]:
+    """An incident exported at revision 1, then an editor's new title (revision 2)."""
+    made = create(client, title="by hand", description="first text", area="Lahore")
+    [line] = _exported(client)
+    assert line["revision"] == "1"
+    edited = _patch(client, made["id"], title="the editor's title")
+    assert edited["revision"] == 2
+    return edited, line
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_native_row_older_than_its_incident_is_merged_field_by_field(client, dry_run):
+    edited, line = _exported_then_edited(client)
+    query = "&dry_run=true" if dry_run else ""
+    report = _native(client, [{**line, "title": "the file's title", "description": "the file's text"}], query)
+    assert (report["updated"], report["rejected"], report["errors"]) == (1, 0, [])
+    [conflict] = report["conflicts"]
+    assert conflict == {
+        "row": 2,
+        "incident": edited["id"],
+        "field": "title",
+        "stored": "the editor's title",
+        "sheet": "the file's title",
+    }
+    after = _get(client, edited["id"])
+    if dry_run:
+        assert after == edited
+        return
+    assert (after["title"], after["description"], after["area"]) == (
+        "the editor's title",
+        "the file's text",
+        "Lahore",
+    )
+    assert after["revision"] == 3
+    # the same file again: the same conflict, nothing more to write
+    again = _native(client, [{**line, "title": "the file's title", "description": "the file's text"}])
+    assert (again["updated"], again["unchanged"], len(again["conflicts"])) == (0, 1, 1)
+
+
+def test_on_conflict_sheet_lets_a_native_row_win(client):
+    edited, line = _exported_then_edited(client)
+    changed = {**line, "title": "the file's title", "description": "the file's text"}
+    report = _native(client, [changed], "&on_conflict=sheet")
+    assert (report["on_conflict"], report["updated"], report["conflicts"]) == ("sheet", 1, [])
+    after = _get(client, edited["id"])
+    assert (after["title"], after["description"]) == ("the file's title", "the file's text")
+
+
+def test_a_native_row_that_changes_nothing_an_editor_changed_is_not_refused(client):
+    edited, line = _exported_then_edited(client)
+    report = _native(client, [{**line, "area": "Karachi", "end_date": "2024-03-01", "status": "ended"}])
+    assert (report["updated"], report["rejected"], report["conflicts"]) == (1, 0, [])
+    after = _get(client, edited["id"])
+    assert (after["title"], after["area"], after["end_date"], after["status"]) == (
+        "the editor's title",
+        "Karachi",
+        "2024-03-01",
+        "ended",
+    )
+    # the untouched export itself: nothing to write, nothing to report
+    unchanged = _native(client, [line])
+    assert (unchanged["updated"], unchanged["unchanged"], unchanged["conflicts"]) == (0, 1, [])
+    assert _get(client, edited["id"]) == after
+
+
+def test_a_native_row_keeps_the_court_case_an_editor_added_since_the_export(client):
+    made = create(client, title="by hand", sources=[{"url": "https://example.org/first"}])
+    [line] = _exported(client)
+    added = client.post(
+        f"{LIST}/{made['id']}/legal-cases",
+        json={"court": "High Court", "status": "pending"},
+        headers={"If-Match": etag_of(client, made["id"])},
+    )
+    assert added.status_code == 201
+    report = _native(client, [{**line, "title": "renamed"}])
+    assert (report["updated"], report["conflicts"]) == (1, [])
+    after = _get(client, made["id"])
+    assert after["title"] == "renamed"
+    assert [(c["court"], c["provenance"]) for c in after["legal_cases"]] == [
+        ("High Court", "editor:test-editor")
+    ]
+    # the file's own court case, beside the editor's: one list changed on both sides, a conflict
+    line = {**line, "legal_cases": '[{"court": "Supreme Court", "status": "dismissed"}]'}
+    report = _native(client, [line])
+    [conflict] = report["conflicts"]
+    assert conflict["field"] == "legal_cases" and conflict["stored"][0]["court"] == "High Court"
+    assert [c["court"] for c in _get(client, made["id"])["legal_cases"]] == ["High Court"]
+    # letting the file win adds its court case; the editor's stays all the same
+    report = _native(client, [line], "&on_conflict=sheet")
+    assert report["conflicts"] == []
+    assert sorted(c["court"] for c in _get(client, made["id"])["legal_cases"]) == [
+        "High Court",
+        "Supreme Court",
+    ]
+
+
+def test_a_native_row_of_a_revision_its_incident_never_had_is_refused(client):
+    edited, line = _exported_then_edited(client)
+    response = _post_file(
+        client, _native_bytes([{**line, "revision": "7", "title": "elsewhere"}]), "format=native", "desk.csv"
+    )
+    assert response.status_code == 422
+    [error] = response.get_json()["errors"]
+    assert (error["row"], error["column"]) == (2, "revision") and "no revision 7" in error["message"]
+    assert _get(client, edited["id"]) == edited
+
+
+def _native_bytes(lines: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(lines[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(lines)
+    return buffer.getvalue().encode()
+
+
+def test_a_native_file_without_a_column_merges_only_the_columns_it_has(client):
+    made = create(client, title="by hand", description="first text", area="Lahore")
+    [line] = _exported(client)
+    _patch(client, made["id"], description="the editor's text")
+    narrow = {name: cell for name, cell in line.items() if name not in ("description", "telcos")}
+    report = _native(client, [{**narrow, "area": "Karachi"}])
+    assert (report["updated"], report["conflicts"]) == (1, [])
+    after = _get(client, made["id"])
+    assert (after["description"], after["area"], after["telcos"]) == (
+        "the editor's text",
+        "Karachi",
+        made["telcos"],
+    )

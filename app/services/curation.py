@@ -8,6 +8,11 @@ import never wrote: an incident an editor made) is left alone and reported as a 
 the caller lets the sheet win (`on_conflict="sheet"`). The sheet's statements are handled as one
 such field. Records the import did not bring (an editor's statements, court cases) are never
 removed or replaced; sources are only ever added (every merged row's links are kept).
+
+A native row (the API's own export, edited and sent back) says which revision it was exported
+at: where the incident has changed since, the row is merged field by field with that revision's
+stored document as the base (`native_writes`): what only the file changed is taken, what only an
+editor changed stays, and a field both changed is a conflict of the same kind.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from app.document.build import incident_document
-from app.document.rules import incident_rule_errors
+from app.document.rules import default_status, incident_rule_errors
 from app.models import Acknowledgement, Incident, Source
 from app.services import incidents as incident_service
 from app.services import provenance
@@ -50,7 +55,7 @@ OWNED_FIELDS = (
 )
 STATEMENTS = "acknowledgements"
 # Fields that the cross-field rules tie together: kept or written as one.
-RULE_FIELDS = ("end_date", "status", "shutdown_types", "platforms")
+RULE_FIELDS = ("start_date", "end_date", "status", "shutdown_types", "platforms")
 # A statement's content, as compared between the sheet, the database and the last import.
 STATEMENT_FIELDS = (
     "actor",
@@ -104,6 +109,18 @@ def new_state(data: dict[str, Any]) -> dict[str, Any]:
         "values": {name: field_value(name, data.get(name)) for name in OWNED_FIELDS},
         STATEMENTS: _sorted_statements([statement_content(item) for item in data.get(STATEMENTS) or ()]),
     }
+
+
+def without_rule_breaks(incident: Incident, writes: dict[str, Any]) -> list[str]:
+    """A sheet's dates, status, types and platforms only make sense together: when writing only
+    some of them would break a cross-field rule on the stored incident, none is written (they
+    are removed from `writes`, and returned to be reported as conflicts)."""
+    if not writes or not incident_rule_errors({**incident_service.current_values(incident), **writes}):
+        return []
+    kept = [name for name in RULE_FIELDS if name in writes]
+    for name in kept:
+        del writes[name]
+    return kept
 
 
 def stamp(items: list[dict[str, Any]], origin: str) -> list[dict[str, Any]]:
@@ -163,17 +180,9 @@ class SheetUpdate:
                 writes[name] = self.data.get(name)
             else:
                 self._conflict(name, stored[name], sheet)
-        if writes and incident_rule_errors({**incident_service.current_values(self.incident), **writes}):
-            self._keep_rule_fields(writes, stored)
+        for name in without_rule_breaks(self.incident, writes):
+            self._conflict(name, stored[name], field_value(name, self.data.get(name)))
         return writes, [*agreed, *writes]
-
-    def _keep_rule_fields(self, writes: dict[str, Any], stored: dict[str, Any]) -> None:
-        """The sheet's dates, status, types and platforms only make sense together: where an
-        editor changed one of them, the others stay as stored too (reported as well)."""
-        for name in RULE_FIELDS:
-            if name in writes:
-                del writes[name]
-                self._conflict(name, stored[name], field_value(name, self.data.get(name)))
 
     def _statements(self, origin: str) -> list[dict[str, Any]] | None:
         """Replace the sheet's own statements when nobody changed them; returns the new state
@@ -208,3 +217,61 @@ class SheetUpdate:
                 known.add(item["url"])
                 values = {key: value for key, value in item.items() if key not in ("id", "provenance")}
                 self.incident.sources.append(Source(**values, provenance=origin))
+
+
+# --------------------------------------------------------------------------- native rows
+
+VALUE_LISTS = (*SORTED_LISTS, "asns")
+CHILD_LISTS = ("acknowledgements", "legal_cases", "sources")
+# What the server sets on a child record: not part of what a row can change.
+CHILD_SERVER_KEYS = ("id", "provenance", "provenance_at")
+
+
+def _record_content(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in record.items() if key not in CHILD_SERVER_KEYS}
+
+
+def compared(name: str, value: Any) -> Any:
+    """A field's value as a row (loaded), the stored document and a revision's document are
+    compared: dates as text, value lists sorted, a child list as its records' contents (ids
+    and provenance aside) in a stable order."""
+    if name in CHILD_LISTS:
+        return _sorted_statements([_record_content(record) for record in value or ()])
+    if name in VALUE_LISTS:
+        return sorted(value or ())
+    return field_value(name, value)
+
+
+def native_writes(
+    incident: Incident,
+    stored: dict[str, Any],
+    base: dict[str, Any],
+    data: dict[str, Any],
+    row: int,
+    on_conflict: str,
+) -> tuple[dict[str, Any], list[Conflict]]:
+    """A native row (`data`: the fields its file's columns give) exported at an earlier
+    revision (whose stored document is `base`), merged with the incident as it is now
+    (`stored`: its document), field by field: the fields to write (a partial document), and
+    the conflicts.
+
+    A field the row leaves as it was exported keeps its stored value; a field nobody changed
+    since the export takes the row's; a field both changed, differently, is a conflict: kept
+    as stored unless `on_conflict="sheet"`. A child list (statements, court cases, sources)
+    counts as one field: an editor's court case added since the export stays."""
+    if "status" in data:  # an empty cell: the status its end date gives, as in a whole write
+        data = {**data, "status": data["status"] or default_status(data.get("end_date"))}
+    writes: dict[str, Any] = {}
+    conflicts: list[Conflict] = []
+    for name, value in data.items():
+        sheet, was, now = compared(name, value), compared(name, base.get(name)), compared(name, stored[name])
+        if sheet in (was, now):
+            continue  # the file did not change it, or it already holds the file's value
+        if now == was or on_conflict == "sheet":
+            writes[name] = value
+        else:
+            conflicts.append(Conflict(row, incident.id, name, now, sheet))
+    for name in without_rule_breaks(incident, writes):
+        now, sheet = compared(name, stored[name]), compared(name, data[name])
+        conflicts.append(Conflict(row, incident.id, name, now, sheet))
+    return writes, conflicts

@@ -101,6 +101,7 @@ class Candidate:
     document: dict[str, Any]
     incident_id: int | None = None  # native: the row's id
     expected_revision: int | None = None  # native: the revision the row was exported at
+    fields: frozenset[str] = frozenset()  # native: the fields the file's columns give
     count_year: int = 0  # STOP: the sheet year; later sheets win
     cells: dict[str, str] = field(default_factory=dict)  # STOP: cells no field holds as written
     row_cells: dict[str, str] = field(default_factory=dict)  # STOP: every non-empty cell
@@ -176,6 +177,7 @@ def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Cand
     if reading.errors:
         return
     records = reading.records(reader)
+    fields = _native_fields(header)
     while chunk := list(itertools.islice(records, READ_BATCH)):
         batch = []
         for number, cells in chunk:
@@ -183,8 +185,15 @@ def native_batches(lines: Iterable[str], reading: Reading) -> Iterator[list[Cand
             if candidate is None:
                 reading.errors += row_errors
             else:
+                candidate.fields = fields
                 batch.append(candidate)
         yield batch
+
+
+def _native_fields(header: list[str]) -> frozenset[str]:
+    """The document fields a native file's columns give (a merged row changes no other)."""
+    given = {name for name in header if name not in NATIVE_IGNORED}
+    return frozenset(given | ({"sources"} if "source_urls" in header else set()))
 
 
 def _by_column(header: list[str], cells: list[str]) -> dict[str | None, Any]:
@@ -541,6 +550,28 @@ def _write(
     _count_change(session, incident, before, report)
 
 
+def _merge(
+    session: Session,
+    incident: Incident,
+    candidate: Candidate,
+    data: dict,
+    base: dict,
+    report: ImportReport,
+    origin: str,
+) -> None:
+    """A row exported before the incident's latest change, merged with it (app/services/curation.py)."""
+    before = incident_document(incident)
+    given = {name: value for name, value in data.items() if name in candidate.fields}
+    writes, conflicts = curation.native_writes(
+        incident, before, base, given, candidate.row, report.on_conflict
+    )
+    report.conflicts += conflicts
+    if writes:
+        incident_service.apply_document(incident, _keeping_others_records(incident, writes), partial=True)
+        _stamp_new_children(incident, origin)
+    _count_change(session, incident, before, report)
+
+
 def _keeping_others_records(incident: Incident, data: dict) -> dict:
     """A native row's document, with the child records it leaves out that no native import
     brought (an editor's statements, court cases, sources) listed by id: they stay."""
@@ -606,18 +637,35 @@ def _tick(session: Session, done: int, progress: Callable[[int], None] | None) -
 def _apply_native(session, loaded, report, progress, sheet: str) -> None:
     creates = _Creates(session)
     existing = _native_existing(session, {c.incident_id for c, _ in loaded if c.incident_id is not None})
+    bases = _native_bases(session, loaded, existing)
     for done, (candidate, data) in enumerate(loaded, start=1):
         incident = existing.get(candidate.incident_id) if candidate.incident_id is not None else None
-        refusal = _native_refusal(candidate, incident)
+        base = bases.get((candidate.incident_id, candidate.expected_revision))
+        refusal = _native_refusal(candidate, incident, base)
+        origin = provenance.from_sheet(provenance.NATIVE, sheet, candidate.row)
         if refusal is not None:
             report.errors.append(refusal)
+        elif base is not None:
+            _merge(session, incident, candidate, data, base, report, origin)
         else:
             # An id this database does not know (a file from another instance, or an empty
             # database) creates a new incident: ids are assigned by the server.
-            origin = provenance.from_sheet(provenance.NATIVE, sheet, candidate.row)
             _write(session, incident, data, report, creates, origin)
         _tick(session, done, progress)
     creates.flush()
+
+
+def _native_bases(
+    session: Session, loaded: list[tuple[Candidate, dict]], existing: dict[int, Incident]
+) -> dict[tuple[int, int], dict]:
+    """The stored documents of the revisions that rows were exported at, for the rows whose
+    incident has changed since (by incident id and revision)."""
+    wanted = set()
+    for candidate, _ in loaded:
+        incident = existing.get(candidate.incident_id) if candidate.incident_id is not None else None
+        if incident is not None and (candidate.expected_revision or incident.revision) < incident.revision:
+            wanted.add((incident.id, candidate.expected_revision))
+    return revisions.documents_at(session, wanted) if wanted else {}
 
 
 def _native_existing(session: Session, ids: set[int]) -> dict[int, Incident]:
@@ -634,19 +682,21 @@ def _native_existing(session: Session, ids: set[int]) -> dict[int, Incident]:
     return existing
 
 
-def _native_refusal(candidate: Candidate, incident: Incident | None) -> RowError | None:
-    """Why a row may not update its incident: the incident is deleted, or changed since the export."""
+def _native_refusal(candidate: Candidate, incident: Incident | None, base: dict | None) -> RowError | None:
+    """Why a row may not update its incident: the incident is deleted, or it has no revision
+    of the row's number to merge the row with."""
     if incident is None:
         return None
     if incident.deleted_at is not None:
         return RowError(candidate.row, "id", f"Incident {incident.id} was deleted; restore it first.")
-    if candidate.expected_revision is not None and candidate.expected_revision != incident.revision:
+    revision = candidate.expected_revision
+    if revision is not None and revision != incident.revision and base is None:
         return RowError(
             candidate.row,
             "revision",
-            f"Incident {incident.id} is at revision {incident.revision}, this row was exported at "
-            f"revision {candidate.expected_revision}: export it again so that no newer change "
-            "is overwritten.",
+            f"Incident {incident.id} has no revision {revision} (it is at revision "
+            f"{incident.revision}): this row was not exported from it. Export it again, or empty "
+            "the row's revision cell to let the row's values win.",
         )
     return None
 

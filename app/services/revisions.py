@@ -132,6 +132,19 @@ def at_revision(session: Session, incident_id: int, number: int) -> IncidentRevi
     )
 
 
+def documents_at(session: Session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The stored documents of several (incident id, revision) pairs, by pair (those that exist)."""
+    ordered = sorted(wanted)
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for offset in range(0, len(ordered), 500):
+        pairs = ordered[offset : offset + 500]
+        key = sa.tuple_(IncidentRevision.incident_id, IncidentRevision.revision)
+        stmt = sa.select(IncidentRevision.incident_id, IncidentRevision.revision, IncidentRevision.document)
+        for row in session.execute(stmt.where(key.in_(pairs))):
+            found[(row.incident_id, row.revision)] = row.document
+    return found
+
+
 def latest(session: Session, incident_id: int) -> IncidentRevision | None:
     return session.scalar(
         sa.select(IncidentRevision)

@@ -129,7 +129,9 @@ class IncidentsImportViews(MethodView):
         `on_error=skip` writes the valid rows in one transaction and reports the others;
         `dry_run=true` only reports. The response always carries the counts. A re-import changes
         only what the sheet owns: fields an editor changed are kept and listed in `conflicts`
-        (unless `on_conflict=sheet`), records an editor added stay. A file of more data rows
+        (unless `on_conflict=sheet`), records an editor added stay. A native row exported at an
+        older revision than its incident's is merged field by field with that revision: what
+        only the file changed is written, what an editor changed is kept. A file of more data rows
         than the server takes at once (`IMPORT_MAX_ROWS`) is a 413: split it. A column named
         twice in the header is a 422.
         """

@@ -54,11 +54,12 @@ class ImportArgsSchema(QueryArgsSchema):
         ON_CONFLICT,
         load_default="keep",
         metadata={
-            "description": "STOP: what to do with a field an editor changed since the sheet last "
-            "wrote it (or that the sheet never wrote: an incident an editor made). `keep` (default): "
-            "leave it as stored and report it in `conflicts`. `sheet`: let the sheet's value win. "
-            "Either way records the import did not bring (an editor's statements, court cases) stay, "
-            "and sources are only ever added."
+            "description": "What to do with a field an editor changed since the file last wrote it "
+            "(STOP: since the sheet last wrote it, or that the sheet never wrote: an incident an "
+            "editor made; native: since the row's `revision`, when the file changed it too). `keep` "
+            "(default): leave it as stored and report it in `conflicts`. `sheet`: let the file's "
+            "value win. Either way records the import did not bring (an editor's statements, court "
+            "cases) stay, and STOP sources are only ever added."
         },
     )
 
@@ -119,8 +120,10 @@ class ImportReportSchema(ma.Schema):
     conflicts = F.List(
         F.Nested(ConflictSchema),
         metadata={
-            "description": "STOP: fields an editor changed since the sheet last wrote them, left as "
-            "stored (with `on_conflict=sheet`: always empty, the sheet's values were written)."
+            "description": "Fields an editor changed since the file last wrote them (STOP) or since "
+            "the row's `revision` (native), and the file changed too: left as stored. With "
+            "`on_conflict=sheet` the file's values were written: only dates, status, types or "
+            "platforms that the cross-field rules kept as stored can be listed."
         },
     )
     merges = F.List(
