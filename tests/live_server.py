@@ -483,12 +483,6 @@ def live_server(tmp_path) -> Iterator[Any]:
         server.stop()
 
 
-@pytest.fixture
-def gunicorn_server(live_server) -> Any:
-    """The name of `live_server` from the days of gunicorn, kept for the tests that use it."""
-    return live_server
-
-
 # --------------------------------------------------------------------------- data helpers
 
 

@@ -1,4 +1,4 @@
-"""Concurrency against a live gunicorn (several workers and threads), on SQLite and PostgreSQL.
+"""Concurrency against the live server (several workers and threads), on SQLite and PostgreSQL.
 
 Two editors who read the same version of an incident and save at the same moment: one wins,
 the other gets 412 and the history shows one change (no lost update). Twenty writers at once:
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tests.conftest import incident_doc
 from tests.live_server import LiveServer, Reply, make_key
 
-pytest_plugins = ["tests.live_server"]  # fixtures: live_database, gunicorn_server
+pytest_plugins = ["tests.live_server"]  # fixtures: live_database, live_server
 
 INCIDENTS = "/api/v1/incidents"
 LOCKED = "database is locked"
@@ -42,10 +42,10 @@ def _no_server_errors(server: LiveServer, replies: list[Reply]) -> None:
     assert "Traceback" not in stderr, stderr
 
 
-def test_same_etag_two_editors_one_wins(live_database, gunicorn_server):
+def test_same_etag_two_editors_one_wins(live_database, live_server):
     """Several rounds, since a race is a matter of timing: in each, both editors send the ETag
     they read; one PATCH is applied, the other gets 412, and the history grows by one update."""
-    server = gunicorn_server(live_database, workers=2, threads=4)
+    server = live_server(live_database, workers=2, threads=4)
     key = make_key(live_database)
     with server.client(key) as client:
         created = client.request("POST", INCIDENTS, json_body=incident_doc(title="Original"))
@@ -91,9 +91,9 @@ def test_same_etag_two_editors_one_wins(live_database, gunicorn_server):
     assert (current["title"], current["revision"]) == (titles[-1], RACE_ROUNDS + 1)
 
 
-def test_twenty_parallel_writers_lose_nothing(live_database, gunicorn_server):
+def test_twenty_parallel_writers_lose_nothing(live_database, live_server):
     """Each writer creates an incident, then PATCHes it and adds a source, chaining ETags."""
-    server = gunicorn_server(live_database, workers=2, threads=8)
+    server = live_server(live_database, workers=2, threads=8)
     key = make_key(live_database)
 
     def write(index: int, barrier: threading.Barrier) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """Faults: the database going away and coming back, and a server killed in the middle of an import.
 
-- PostgreSQL stopped under a running gunicorn: `/readyz` and every request answer 503
+- PostgreSQL stopped under the running server: `/readyz` and every request answer 503
   problem+json (no traceback, no SQL), and once the cluster is back the same processes serve
   again, without a restart. The test stops the local cluster itself, so it only runs when
   TEST_DATABASE_URL points at a cluster on this machine that `pg_ctlcluster` controls; it always
   starts the cluster again.
-- SIGKILL to every gunicorn process while a large import is writing: the import is one
+- SIGKILL to every server process while a large import is writing: the import is one
   transaction, so no row of it survives, the counts are exactly what they were, and the
   database takes writes at once (on SQLite: no stale lock).
 """
@@ -30,7 +30,7 @@ from app.db import db
 from tests.conftest import PG_URL, incident_doc
 from tests.live_server import LiveServer, Reply, make_key, multipart, row_counts
 
-pytest_plugins = ["tests.live_server"]  # fixtures: live_database, gunicorn_server
+pytest_plugins = ["tests.live_server"]  # fixtures: live_database, live_server
 
 INCIDENTS = "/api/v1/incidents"
 LEAKS = ("Traceback", "SELECT", "INSERT", "psycopg", "sqlalchemy", "OperationalError", 'File "')
@@ -80,12 +80,12 @@ def _assert_problem_503(reply: Reply) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("live_database", ["postgresql"], indirect=True)
-def test_postgres_stops_and_comes_back(live_database, gunicorn_server):
+def test_postgres_stops_and_comes_back(live_database, live_server):
     cluster = _local_cluster()
     if cluster is None:
         pytest.skip("needs TEST_DATABASE_URL on 127.0.0.1 and a local cluster that pg_ctlcluster runs")
     version, port = cluster
-    server: LiveServer = gunicorn_server(live_database, workers=2, threads=2)
+    server: LiveServer = live_server(live_database, workers=2, threads=2)
     key = make_key(live_database)
     workers = sorted(server.worker_pids())
     requests = 8  # enough for both workers to have pooled connections, then to use them again
@@ -188,9 +188,9 @@ class WriteProgress:
 
 
 @pytest.mark.slow
-def test_sigkill_in_the_middle_of_an_import_leaves_no_partial_rows(live_database, gunicorn_server):
+def test_sigkill_in_the_middle_of_an_import_leaves_no_partial_rows(live_database, live_server):
     busy_timeout_ms = 3000
-    server: LiveServer = gunicorn_server(live_database, env={"SQLITE_BUSY_TIMEOUT_MS": str(busy_timeout_ms)})
+    server: LiveServer = live_server(live_database, env={"SQLITE_BUSY_TIMEOUT_MS": str(busy_timeout_ms)})
     key = make_key(live_database)
     with server.client(key) as client:
         for n in range(3):

@@ -3,7 +3,7 @@ requirements-dev.txt) does an integrator's first hour against a live server: cre
 on with `after`, read, patch with If-Match, add a source, export CSV, import it back as a dry run.
 
 The client is generated into a temporary directory at test time (never committed) with no
-warning; its enum classes are one per value list. The server is gunicorn in a subprocess on a
+warning; its enum classes are one per value list. The server is serve.py in a subprocess on a
 database of its own (tests/live_server.py), on SQLite and on PostgreSQL.
 """
 
@@ -104,8 +104,8 @@ def _incident(models, title: str, start: datetime.date, asn: int):
     )
 
 
-def test_an_integrators_first_hour(tracker_client, live_database, gunicorn_server):
-    server = gunicorn_server(live_database, workers=1, threads=2)
+def test_an_integrators_first_hour(tracker_client, live_database, live_server):
+    server = live_server(live_database, workers=1, threads=2)
     key = make_key(live_database, "integrator", "editor")
     models = importlib.import_module(f"{PACKAGE}.models")
     types = importlib.import_module(f"{PACKAGE}.types")

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from tests.conftest import incident_doc
 from tests.live_server import HttpClient, LiveServer, make_key
 
-pytest_plugins = ["tests.live_server"]  # fixtures: live_database, gunicorn_server
+pytest_plugins = ["tests.live_server"]  # fixtures: live_database, live_server
 
 INCIDENTS = "/api/v1/incidents"
 CLIENTS = 32
@@ -154,8 +154,8 @@ def _seed(server: LiveServer, key: str) -> list[int]:
 
 
 @pytest.mark.slow
-def test_bounded_load_mixed_reads_and_writes(live_database, gunicorn_server):
-    server = gunicorn_server(live_database, workers=2, threads=4)
+def test_bounded_load_mixed_reads_and_writes(live_database, live_server):
+    server = live_server(live_database, workers=2, threads=4)
     key = make_key(live_database)
     backend = "postgresql" if live_database.startswith("postgresql") else "sqlite"
     budget = REQUESTS[backend]

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from tests.live_server import make_key, multipart, row_counts
 
-pytest_plugins = ["tests.live_server"]  # fixtures: live_database, gunicorn_server
+pytest_plugins = ["tests.live_server"]  # fixtures: live_database, live_server
 
 REPO = Path(__file__).resolve().parent.parent
 STOP_SAMPLE = REPO / "examples" / "stop-sample.csv"
@@ -42,8 +42,8 @@ def _no_tracebacks(server) -> None:
     assert "Traceback" not in stderr, stderr
 
 
-def test_parallel_imports_of_one_file_create_each_incident_once(live_database, gunicorn_server):
-    server = gunicorn_server(live_database, workers=2, threads=4, env={"BULK_CONCURRENCY": "4"})
+def test_parallel_imports_of_one_file_create_each_incident_once(live_database, live_server):
+    server = live_server(live_database, workers=2, threads=4, env={"BULK_CONCURRENCY": "4"})
     key = make_key(live_database)
     body, content_type = multipart("stop.csv", STOP_SAMPLE.read_bytes())
 
@@ -65,8 +65,8 @@ def test_parallel_imports_of_one_file_create_each_incident_once(live_database, g
     _no_tracebacks(server)
 
 
-def test_parallel_platforms_claiming_one_alias_one_wins(live_database, gunicorn_server):
-    server = gunicorn_server(live_database, workers=2, threads=8)
+def test_parallel_platforms_claiming_one_alias_one_wins(live_database, live_server):
+    server = live_server(live_database, workers=2, threads=8)
     key = make_key(live_database, "live-admin", "admin")
 
     def add(index: int, barrier: threading.Barrier):
