@@ -161,6 +161,17 @@ def test_behind_one_proxy_each_client_has_its_own_budget_and_scheme():
     assert body["docs"] == "https://localhost/docs/"
 
 
+def test_the_access_log_shows_the_client_behind_a_trusted_proxy(capsys):
+    behind = _from(_app(TRUSTED_PROXIES=1, ACCESS_LOG=True).test_client(), "10.0.0.2", "203.0.113.7")
+    direct = _from(_app(ACCESS_LOG=True).test_client(), "10.0.0.3", "203.0.113.9")
+    for response in (behind, direct):
+        assert response.status_code == 200
+        response.close()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("203.0.113.7 - - [") and '"GET / HTTP/1.1" 200' in lines[0]
+    assert lines[1].startswith("10.0.0.3 - - [")  # no trusted proxy: the address that connected
+
+
 def test_without_trusted_proxies_forwarded_headers_are_ignored():
     client = _app().test_client()
     statuses = [_from(client, "10.0.0.2", f"203.0.113.{n}").status_code for n in range(3)]
