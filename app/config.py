@@ -45,6 +45,12 @@ class Config:
     # trusted (app/http/proxies.py): 1 behind one nginx, Caddy or load balancer; 0 (default)
     # when clients connect directly, so that no client can choose its address by a header.
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0, minimum=0)
+    # Host names the server answers to (comma-separated; Flask's TRUSTED_HOSTS): links the API
+    # builds (`GET /`, `Location`, `Link`) come from the Host header, so a public deployment
+    # names its own and any other Host gets 400. Unset: every Host (fine on one's own machine).
+    TRUSTED_HOSTS = [
+        host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",") if host.strip()
+    ] or None
     # One line per request on standard output, secrets in URLs redacted (app/http/accesslog.py).
     ACCESS_LOG = os.environ.get("ACCESS_LOG", "true").lower() not in ("0", "false", "no")
     # Request targets (path and query) longer than this many bytes get 414 (problem+json).

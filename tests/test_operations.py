@@ -172,6 +172,16 @@ def test_the_access_log_shows_the_client_behind_a_trusted_proxy(capsys):
     assert lines[1].startswith("10.0.0.3 - - [")  # no trusted proxy: the address that connected
 
 
+def test_trusted_hosts_refuse_a_forged_host():
+    client = _app(TRUSTED_HOSTS=["tracker.example.org"]).test_client()
+    forged = client.get("/", headers={"Host": "evil.example.com"})
+    assert forged.status_code == 400
+    assert forged.headers["Content-Type"] == "application/problem+json"
+    assert forged.get_json()["detail"] == "Host 'evil.example.com' is not trusted."
+    own = client.get("/", headers={"Host": "tracker.example.org"})
+    assert own.get_json()["docs"] == "http://tracker.example.org/docs/"  # links built from it
+
+
 def test_without_trusted_proxies_forwarded_headers_are_ignored():
     client = _app().test_client()
     statuses = [_from(client, "10.0.0.2", f"203.0.113.{n}").status_code for n in range(3)]

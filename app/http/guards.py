@@ -58,8 +58,8 @@ URI_TOO_LONG_RESPONSE = {
 def refuse_long_url() -> None:
     """A URL past MAX_URL_LENGTH is a 414 problem, before any of it is parsed.
 
-    The server's own limit (granian's head buffer, about 400 KB) lies far above, so that this
-    answer, with the security headers, is the one a client sees."""
+    The server's own URL limit (granian answers a bare 414 past 65,534 bytes) lies far above, so
+    that this answer, with the security headers, is the one a client sees."""
     environ = request.environ
     length = len(environ.get("SCRIPT_NAME", "")) + len(environ.get("PATH_INFO", ""))
     length += len(environ.get("QUERY_STRING", "")) + 1
