@@ -738,21 +738,26 @@ def _stop_record(sheet: str, candidate: Candidate, *, whole: bool) -> dict[str, 
     }
 
 
+def _record_content(record: dict) -> tuple:
+    return record["row"], record["count_year"], tuple(sorted(record["cells"].items()))
+
+
 def _merged_records(stored: list[dict] | None, new: list[dict]) -> list[dict]:
-    """The incident's row records with the new ones: a record of the same sheet and row, or of
-    the same content (the same sheet under another name), is replaced."""
+    """The incident's row records with the new ones: a record of the same sheet and row is
+    replaced; a stored record of the same content (the same sheet under another name, as a
+    browser names a re-download: `stop (1).csv`) is kept instead of the new one, so importing
+    the same sheet again changes nothing."""
+    by_content = {_record_content(record): record for record in stored or ()}
+    chosen = [by_content.get(_record_content(record), record) for record in new]
     keys = {(record["sheet"], record["row"]) for record in new}
-    contents = {
-        (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) for record in new
-    }
+    contents = {_record_content(record) for record in new}
     kept = [
         record
         for record in stored or ()
-        if (record["sheet"], record["row"]) not in keys
-        and (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) not in contents
+        if (record["sheet"], record["row"]) not in keys and _record_content(record) not in contents
     ]
     return sorted(
-        [*kept, *new], key=lambda record: (record["count_year"] or 0, record["sheet"], record["row"])
+        [*kept, *chosen], key=lambda record: (record["count_year"] or 0, record["sheet"], record["row"])
     )
 
 
