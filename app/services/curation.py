@@ -7,7 +7,10 @@ stored value is still that one (nobody changed it since); a field an editor chan
 import never wrote: an incident an editor made) is left alone and reported as a conflict, unless
 the caller lets the sheet win (`on_conflict="sheet"`). The sheet's statements are handled as one
 such field. Records the import did not bring (an editor's statements, court cases) are never
-removed or replaced; sources are only ever added (every merged row's links are kept).
+removed or replaced; sources are only ever added (every merged row's links are kept), except
+one an editor removed after the sheet wrote it: the import remembers the URLs it wrote, and
+such a one is a conflict (`sources`). Country and start date are kept there too: the import
+finds the incident by them, so an editor's correction of either is a conflict as well.
 
 A native row (the API's own export, edited and sent back) says which revision it was exported
 at: where the incident has changed since, the row is merged field by field with that revision's
