@@ -4,10 +4,11 @@ the same sheet under another file name changes nothing."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from tests.conftest import etag_of
-from tests.test_curation import LIST, _all, _get, _patch, _row, _sheet, _stop
+from tests.test_curation import LIST, SAMPLE, _all, _get, _patch, _row, _sheet, _stop
 
 
 def _conflicts(report: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -92,3 +93,17 @@ def test_the_same_sheet_under_another_file_name_changes_nothing(client):
     after = _get(client, incident["id"])
     assert after["revision"] == incident["revision"]
     assert [r["sheet"] for r in after["stop_rows"]] == ["stop-2024.csv"]
+
+
+def test_the_sample_reimported_after_a_start_date_correction_creates_nothing(client):
+    """The reviewer's repro: examples/stop-sample.csv, incident 1's start date corrected, the
+    sample again."""
+    report = _stop(client, SAMPLE.read_bytes(), filename="stop-sample.csv")
+    before = _all(client)
+    first = min(before, key=lambda incident: incident["id"])
+    corrected = (date.fromisoformat(first["start_date"]) - timedelta(days=1)).isoformat()
+    _patch(client, first["id"], start_date=corrected)
+    again = _stop(client, SAMPLE.read_bytes(), filename="stop-sample.csv")
+    assert again["created"] == 0, (report, again)
+    assert ("start_date", corrected, first["start_date"]) in _conflicts(again)
+    assert len(_all(client)) == len(before)
