@@ -189,7 +189,11 @@ def test_revert_keeps_the_records_that_still_exist_and_the_revisions_order(clien
     assert [s["title"] for s in reverted["sources"]] == ["A", "B", "C"]
     assert [s["id"] for s in reverted["sources"]][:2] == [a["id"], b["id"]]
     assert reverted["sources"][2]["id"] not in (a["id"], b["id"])  # c is a new record
-    assert reverted["sources"][2]["provenance_at"] >= c["provenance_at"]  # written by the revert
+    # written anew, with the provenance revision 1 gave it
+    assert (reverted["sources"][2]["provenance"], reverted["sources"][2]["provenance_at"]) == (
+        c["provenance"],
+        c["provenance_at"],
+    )
     assert content(reverted) == content(client.get(f"{INCIDENTS}/{incident['id']}/revisions/1").get_json())
 
     # revision 4: a removed — b and c are identical to records that exist, yet a comes first,

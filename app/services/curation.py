@@ -7,7 +7,10 @@ stored value is still that one (nobody changed it since); a field an editor chan
 import never wrote: an incident an editor made) is left alone and reported as a conflict, unless
 the caller lets the sheet win (`on_conflict="sheet"`). The sheet's statements are handled as one
 such field. Records the import did not bring (an editor's statements, court cases) are never
-removed or replaced; sources are only ever added (every merged row's links are kept).
+removed or replaced; sources are only ever added (every merged row's links are kept), except
+one an editor removed after the sheet wrote it: the import remembers the URLs it wrote, and
+such a one is a conflict (`sources`). Country and start date are kept there too: the import
+finds the incident by them, so an editor's correction of either is a conflict as well.
 
 A native row (the API's own export, edited and sent back) says which revision it was exported
 at: where the incident has changed since, the row is merged field by field with that revision's
@@ -28,7 +31,10 @@ from app.services import incidents as incident_service
 from app.services import provenance
 
 ON_CONFLICT = ("keep", "sheet")
-# Fields a STOP row fills (country and start date identify the incident: never changed).
+# The fields that identify a shutdown: the import finds an incident by the values it last wrote
+# there (an editor may have corrected them since: then a conflict, not a new incident).
+KEY_FIELDS = ("country", "start_date")
+# Fields a STOP row fills.
 OWNED_FIELDS = (
     "title",
     "description",
@@ -68,6 +74,8 @@ STATEMENT_FIELDS = (
     "source_url",
 )
 SORTED_LISTS = ("shutdown_types", "networks", "platforms")
+# The import state's list of the source URLs the sheet wrote (an editor may remove one since).
+SOURCES = "sources"
 
 
 @dataclass
@@ -103,12 +111,20 @@ def _sorted_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]
     return sorted(statements, key=lambda item: sorted((k, str(v)) for k, v in item.items()))
 
 
-def new_state(data: dict[str, Any]) -> dict[str, Any]:
-    """The import state of an incident the import creates from `data` (a loaded document)."""
+def new_state(data: dict[str, Any], source_urls: list[str]) -> dict[str, Any]:
+    """The import state of an incident the import creates from `data` (a loaded document) with
+    these sources."""
     return {
-        "values": {name: field_value(name, data.get(name)) for name in OWNED_FIELDS},
+        "values": {name: field_value(name, data.get(name)) for name in (*KEY_FIELDS, *OWNED_FIELDS)},
         STATEMENTS: _sorted_statements([statement_content(item) for item in data.get(STATEMENTS) or ()]),
+        SOURCES: sorted(set(source_urls)),
     }
+
+
+def sheet_key(incident: Incident) -> tuple[Any, Any] | None:
+    """(country, start date) as the sheet last wrote them on the incident (None: not known)."""
+    values = (incident.import_state or {}).get("values") or {}
+    return (values.get("country"), values.get("start_date")) if "start_date" in values else None
 
 
 def without_rule_breaks(incident: Incident, writes: dict[str, Any]) -> list[str]:
@@ -156,10 +172,10 @@ class SheetUpdate:
         statements_state = self._statements(origin)
         if writes:
             incident_service.apply_document(self.incident, writes, partial=True)
-        self._add_sources(sources)
+        sources_state = self._add_sources(sources)
         values = dict(self.state.get("values") or {})
         values.update({name: field_value(name, self.data.get(name)) for name in written})
-        self.incident.import_state = {"values": values, STATEMENTS: statements_state}
+        self.incident.import_state = {"values": values, STATEMENTS: statements_state, SOURCES: sources_state}
         self.incident.refresh_derived()
         return self.conflicts
 
@@ -171,7 +187,7 @@ class SheetUpdate:
         last = self.state.get("values")
         writes: dict[str, Any] = {}
         agreed: list[str] = []
-        for name in OWNED_FIELDS:
+        for name in (*KEY_FIELDS, *OWNED_FIELDS):
             sheet = field_value(name, self.data.get(name))
             outcome = verdict(stored[name], sheet, (last or {}).get(name, _NEVER), self.on_conflict)
             if outcome == "agree":
@@ -209,14 +225,23 @@ class SheetUpdate:
             values = {key: value for key, value in item.items() if key != "id"}
             self.incident.acknowledgements.append(Acknowledgement(**values, provenance=origin))
 
-    def _add_sources(self, sources: list[tuple[dict[str, Any], str]]) -> None:
-        """Add the sheet's sources the incident lacks (by URL); never remove one."""
+    def _add_sources(self, sources: list[tuple[dict[str, Any], str]]) -> list[str]:
+        """Add the sheet's sources new to the sheet (by URL); never remove one. A URL the sheet
+        wrote before that the incident no longer has (an editor removed it) is a conflict: added
+        back only when the sheet wins. Returns the URLs the sheet has written."""
         known = {source.url for source in self.incident.sources}
+        written = self.state.get(SOURCES)
+        if written is None:  # an import before this was kept: the sheet's sources still there
+            written = [s.url for s in self.incident.sources if provenance.is_from(s, provenance.STOP)]
+        removed = [item["url"] for item, _ in sources if item["url"] not in known and item["url"] in written]
+        if removed and self.on_conflict != "sheet":
+            self._conflict(SOURCES, sorted(known), sorted(removed))
         for item, origin in sources:
-            if item["url"] not in known:
+            if item["url"] not in known and (item["url"] not in removed or self.on_conflict == "sheet"):
                 known.add(item["url"])
                 values = {key: value for key, value in item.items() if key not in ("id", "provenance")}
                 self.incident.sources.append(Source(**values, provenance=origin))
+        return sorted({*written, *(item["url"] for item, _ in sources)})
 
 
 # --------------------------------------------------------------------------- native rows

@@ -362,27 +362,34 @@ def _without_bom(lines: Iterable[str]) -> Iterator[str]:
 # --------------------------------------------------------------------------- matching
 
 
-def _stop_existing(session: Session, loaded: list[tuple[Candidate, dict]]) -> dict[tuple, list[Incident]]:
-    """Incidents (deleted ones too) that share a country and start date with the file's rows,
-    by (country, start date)."""
+def _stop_existing(
+    session: Session, loaded: list[tuple[Candidate, dict]]
+) -> tuple[dict[tuple, list[Incident]], dict[tuple, list[Incident]]]:
+    """Incidents (deleted ones too) that may be the file's shutdowns, by (country, start date):
+    first by the country and start date the sheet last wrote on them (kept in `import_state`:
+    an editor may have corrected either since), then by their current ones."""
     pairs = {stop_matching.shutdown_key(data) for _, data in loaded}
-    found: dict[tuple, list[Incident]] = {}
+    by_sheet: dict[tuple, list[Incident]] = {}
+    by_current: dict[tuple, list[Incident]] = {}
     countries = sorted({country for country, _ in pairs})
+    sheet_country = Incident.import_state[("values", "country")].as_string()
+    sheet_start = Incident.import_state[("values", "start_date")].as_string()
     for offset in range(0, len(countries), 200):
         chunk = countries[offset : offset + 200]
-        starts = sorted({date.fromisoformat(start) for country, start in pairs if country in chunk})
-        stmt = (
-            sa.select(Incident)
-            .where(Incident.country.in_(chunk))
-            .where(Incident.start_date.in_(starts))
-            .options(*incident_service.EAGER)
-            .order_by(Incident.id)
+        starts = sorted({start for country, start in pairs if country in chunk})
+        days = [date.fromisoformat(start) for start in starts]
+        current = (Incident.country.in_(chunk), Incident.start_date.in_(days))
+        lookups = (
+            (by_sheet, (sheet_country.in_(chunk), sheet_start.in_(starts)), curation.sheet_key),
+            (by_current, current, lambda incident: (incident.country, incident.start_date.isoformat())),
         )
-        for incident in session.scalars(stmt):
-            key = (incident.country, incident.start_date.isoformat())
-            if key in pairs:
-                found.setdefault(key, []).append(incident)
-    return found
+        for found, where, key_of in lookups:
+            stmt = sa.select(Incident).where(*where).options(*incident_service.EAGER).order_by(Incident.id)
+            for incident in session.scalars(stmt):
+                key = key_of(incident)
+                if key in pairs:
+                    found.setdefault(key, []).append(incident)
+    return by_sheet, by_current
 
 
 def _known_areas(incident: Incident) -> list[str | None]:
@@ -393,37 +400,49 @@ def _known_areas(incident: Incident) -> list[str | None]:
 
 
 def _stop_targets(
-    chains: list[list[tuple[Candidate, dict]]], existing: dict[tuple, list[Incident]]
+    chains: list[list[tuple[Candidate, dict]]], lookups: tuple[dict[tuple, list[Incident]], ...]
 ) -> dict[int, Incident]:
     """The stored incident each chain of rows updates (by chain index); the others are new.
 
     A chain and an incident with its country and start date match when their areas are the
     same or overlap; the best matches are paired first, each incident with one chain at most.
     Live incidents first; a chain that matches none may match one an editor deleted (which the
-    import then leaves deleted, rather than record the shutdown again)."""
+    import then leaves deleted, rather than record the shutdown again). Within each, incidents
+    by the country and start date the sheet last wrote first, then by their current ones
+    (`lookups`, from _stop_existing)."""
     by_key: dict[tuple, list[int]] = {}
     for index, chain in enumerate(chains):
         by_key.setdefault(stop_matching.shutdown_key(chain[-1][1]), []).append(index)
     targets: dict[int, Incident] = {}
-    for key, indexes in by_key.items():
-        incidents = existing.get(key, [])
-        if not incidents:
-            continue
-
-        def score(index: int, incident: Incident) -> int:
-            kind = {"shutdown_types": incident.shutdown_types, "platforms": incident.platforms}
-            return stop_matching.match_score(
-                [data.get("area") for _, data in chains[index]],
-                _known_areas(incident),
-                stop_matching.same_kind(chains[index][-1][1], kind),
-            )
-
-        for live in (True, False):
-            pool = [incident for incident in incidents if (incident.deleted_at is None) == live]
-            left = [index for index in indexes if index not in targets]
-            for position, incident_index in stop_matching.assign(left, pool, score).items():
-                targets[left[position]] = pool[incident_index]
+    taken: set[int] = set()
+    for live in (True, False):
+        for existing in lookups:
+            for key, indexes in by_key.items():
+                pool = [
+                    incident
+                    for incident in existing.get(key, [])
+                    if (incident.deleted_at is None) == live and incident.id not in taken
+                ]
+                left = [index for index in indexes if index not in targets]
+                if not pool or not left:
+                    continue
+                paired = stop_matching.assign(left, pool, _chain_score(chains))
+                for position, incident_index in paired.items():
+                    targets[left[position]] = pool[incident_index]
+                    taken.add(pool[incident_index].id)
     return targets
+
+
+def _chain_score(chains: list[list[tuple[Candidate, dict]]]) -> Callable[[int, Incident], int]:
+    def score(index: int, incident: Incident) -> int:
+        kind = {"shutdown_types": incident.shutdown_types, "platforms": incident.platforms}
+        return stop_matching.match_score(
+            [data.get("area") for _, data in chains[index]],
+            _known_areas(incident),
+            stop_matching.same_kind(chains[index][-1][1], kind),
+        )
+
+    return score
 
 
 # --------------------------------------------------------------------------- the import
@@ -719,21 +738,26 @@ def _stop_record(sheet: str, candidate: Candidate, *, whole: bool) -> dict[str, 
     }
 
 
+def _record_content(record: dict) -> tuple:
+    return record["row"], record["count_year"], tuple(sorted(record["cells"].items()))
+
+
 def _merged_records(stored: list[dict] | None, new: list[dict]) -> list[dict]:
-    """The incident's row records with the new ones: a record of the same sheet and row, or of
-    the same content (the same sheet under another name), is replaced."""
+    """The incident's row records with the new ones: a record of the same sheet and row is
+    replaced; a stored record of the same content (the same sheet under another name, as a
+    browser names a re-download: `stop (1).csv`) is kept instead of the new one, so importing
+    the same sheet again changes nothing."""
+    by_content = {_record_content(record): record for record in stored or ()}
+    chosen = [by_content.get(_record_content(record), record) for record in new]
     keys = {(record["sheet"], record["row"]) for record in new}
-    contents = {
-        (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) for record in new
-    }
+    contents = {_record_content(record) for record in new}
     kept = [
         record
         for record in stored or ()
-        if (record["sheet"], record["row"]) not in keys
-        and (record["row"], record["count_year"], tuple(sorted(record["cells"].items()))) not in contents
+        if (record["sheet"], record["row"]) not in keys and _record_content(record) not in contents
     ]
     return sorted(
-        [*kept, *new], key=lambda record: (record["count_year"] or 0, record["sheet"], record["row"])
+        [*kept, *chosen], key=lambda record: (record["count_year"] or 0, record["sheet"], record["row"])
     )
 
 
@@ -803,16 +827,15 @@ def _apply_stop(session, loaded, report, progress, sheet: str) -> None:
 def _create_from_chain(chain: list[tuple[Candidate, dict]], sheet: str, creates: _Creates) -> int:
     latest, data = chain[-1]
     origin = provenance.from_sheet(provenance.STOP, sheet, latest.row)
+    sources = _chain_sources(chain, sheet)
     document = {
         **data,
         "acknowledgements": curation.stamp(data.get("acknowledgements") or [], origin),
-        "sources": [
-            {**item, "provenance": item_origin} for item, item_origin in _chain_sources(chain, sheet)
-        ],
+        "sources": [{**item, "provenance": item_origin} for item, item_origin in sources],
         "stop_rows": _merged_records(
             None, [_stop_record(sheet, candidate, whole=candidate is not latest) for candidate, _ in chain]
         ),
-        "import_state": curation.new_state(data),
+        "import_state": curation.new_state(data, [item["url"] for item, _ in sources]),
         "provenance": provenance.from_sheet(provenance.STOP, sheet, chain[0][0].row),
     }
     return creates.add(document)

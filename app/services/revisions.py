@@ -4,6 +4,7 @@ is an update whose content is an earlier revision's (`revert_input`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -180,9 +181,18 @@ def revert_input(stored: dict[str, Any], current_child_ids: dict[str, set[int]])
     for name, ids in current_child_ids.items():
         document[name] = _in_revision_order(document.get(name) or [], ids)
     try:
-        return schema.load(document)
+        loaded = schema.load(document)
     except ma.ValidationError as error:
         raise NotRevertible(error.normalized_messages()) from error
+    # A record written anew keeps the provenance the revision's document gives it: a sheet's
+    # statement brought back is still the sheet's (its next import recognises it).
+    for name in current_child_ids:
+        for item, was in zip(loaded.get(name) or (), document.get(name) or (), strict=False):
+            if item.get("id") is None and was.get("provenance"):
+                item["provenance"] = was["provenance"]
+                if was.get("provenance_at"):
+                    item["provenance_at"] = datetime.fromisoformat(was["provenance_at"])
+    return loaded
 
 
 def _in_revision_order(items: list[dict[str, Any]], existing: set[int]) -> list[dict[str, Any]]:
