@@ -574,15 +574,16 @@ def _write(
 
 def _sources_by_url(incident: Incident, data: dict) -> dict:
     """A row whose sources are its source_urls (items with a URL alone), matched by URL with
-    the incident's sources: a stored source whose URL is listed stays as it is (by id), a URL
-    it has no source for is added once."""
+    the incident's sources: a stored source whose URL is listed stays as it is (by id), and so
+    does one that no native import brought (an editor's); a URL it has no source for is added
+    once."""
     if "sources" not in data:
         return data
     urls = [item["url"] for item in data["sources"]]
     kept = [
         {"id": record.id, **{key: getattr(record, key) for key in _CHILD_CONTENT["sources"]}}
         for record in incident.sources
-        if record.url in urls
+        if record.url in urls or not provenance.is_from(record, provenance.NATIVE)
     ]
     known = {record.url for record in incident.sources}
     added, seen = [], set()
