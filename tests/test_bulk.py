@@ -1303,3 +1303,17 @@ def test_an_import_of_two_files_is_refused(client):
     assert response.status_code == 422, response.get_json()
     assert "one file" in str(response.get_json()["errors"]["files"]["file"])
     assert _list(client) == []
+
+
+def test_a_narrow_native_row_that_breaks_a_rule_with_the_stored_fields_is_a_row_error(client):
+    made = create(client, title="Ended", end_date="2023-05-10", status="ended")
+    columns = ("id", "revision", "title", "country", "start_date", "shutdown_types")
+    content = _narrowed(_export(client).data, columns, start_date="2023-06-01")
+    response = _import(client, content)
+    assert response.status_code == 422, response.get_json()
+    assert [error["row"] for error in response.get_json()["errors"]] == [2]
+    assert _get(client, made["id"]) == made
+    skipped = _import(client, content, "format=native&on_error=skip")
+    assert skipped.status_code == 200, skipped.get_json()
+    assert (skipped.get_json()["updated"], skipped.get_json()["rejected"]) == (0, 1)
+    assert _get(client, made["id"]) == made
