@@ -1317,3 +1317,11 @@ def test_a_narrow_native_row_that_breaks_a_rule_with_the_stored_fields_is_a_row_
     assert skipped.status_code == 200, skipped.get_json()
     assert (skipped.get_json()["updated"], skipped.get_json()["rejected"]) == (0, 1)
     assert _get(client, made["id"]) == made
+
+
+def test_a_narrow_native_row_with_empty_end_date_and_status_reopens_its_incident(client):
+    made = create(client, title="Ended", end_date="2023-05-10", status="ended")
+    response = _import(client, _narrowed(_export(client).data, NARROW, end_date="", status=""))
+    assert response.status_code == 200, response.get_json()
+    after = _get(client, made["id"])
+    assert (after["end_date"], after["status"], after["area"]) == (None, "ongoing", made["area"])

@@ -558,7 +558,7 @@ def _write(
         report.created += 1
         return
     given = {name: value for name, value in data.items() if name in candidate.fields}
-    if "status" in given and not given["status"]:  # an empty cell: the status its end date gives
+    if "status" in candidate.fields and not given.get("status"):  # an empty cell: its end date's
         given["status"] = default_status(given.get("end_date", incident.end_date))
     before = incident_document(incident)
     try:
