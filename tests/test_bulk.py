@@ -1164,3 +1164,164 @@ def test_the_readmes_sample_stop_sheet_imports_as_the_readme_says(client):
     # the same file again changes nothing
     again = _import(client, sample.read_bytes(), "format=stop&on_error=skip").get_json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
+
+
+# --------------------------------------------------------------------------- native files with fewer columns
+
+NARROW = (
+    "id",
+    "revision",
+    "title",
+    "country",
+    "start_date",
+    "shutdown_types",
+    "platforms",
+    "end_date",
+    "status",
+)
+
+
+def _narrowed(body: bytes, columns: tuple[str, ...], only: int | None = None, **cells: str) -> bytes:
+    """The exported table with only `columns` (and only incident `only`'s row, when given),
+    each row's cells overridden by `cells`."""
+    table = _table(body)
+    keep = [table[0].index(name) for name in columns]
+    rows = [[row[i] for i in keep] for row in table[1:] if only is None or row[0] == str(only)]
+    for row in rows:
+        for name, value in cells.items():
+            row[columns.index(name)] = value
+    return _csv_bytes([list(columns), *rows])
+
+
+@pytest.mark.parametrize("revision", ["current", "empty"])
+def test_a_native_row_without_some_columns_keeps_their_stored_values(client, revision):
+    made = create(
+        client,
+        title="Full",
+        description="A long text",
+        area="Lahore",
+        asns=[17557],
+        telcos=["PTCL"],
+        acknowledgements=[ACK_DENIED],
+        legal_cases=[{"court": "High Court", "status": "pending"}],
+        sources=[{"url": "https://example.org/a", "kind": "news", "title": "A"}],
+    )
+    # its copy, made by a native import: every record of it came from that import
+    copied = _import(client, _edit_cell(_export(client).data, made["id"], "id", ""))
+    assert copied.status_code == 200 and copied.get_json()["created"] == 1, copied.get_json()
+    [copy] = [incident for incident in _list(client) if incident["id"] != made["id"]]
+    assert {record["provenance"].split(":")[0] for record in copy["sources"]} == {"native"}
+    before = _get(client, copy["id"])
+    cells = {"title": "Renamed"} | ({"revision": ""} if revision == "empty" else {})
+    narrow = _narrowed(_export(client).data, NARROW, copy["id"], **cells)
+    response = _import(client, narrow)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["updated"] == 1
+    after = _get(client, copy["id"])
+    assert after["title"] == "Renamed" and after["revision"] == before["revision"] + 1
+    for name in ("description", "area", "asns", "telcos", "acknowledgements", "legal_cases", "sources"):
+        assert after[name] == before[name], name
+
+
+def test_a_native_file_of_source_urls_matches_the_sources_by_url(client):
+    made = create(
+        client,
+        title="With sources",
+        sources=[
+            {"url": "https://example.org/a", "kind": "news", "title": "A"},
+            {"url": "https://example.org/editor", "kind": "ngo_report"},
+        ],
+    )
+    columns = ("id", "revision", "title", "country", "start_date", "shutdown_types", "source_urls")
+    urls = csv_format.URL_SEPARATOR.join(["https://example.org/a", "https://example.org/b"])
+    content = _narrowed(_export(client).data, columns, source_urls=urls)
+    response = _import(client, content)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["updated"] == 1
+    after = _get(client, made["id"])
+    by_url = {source["url"]: source for source in after["sources"]}
+    assert sorted(by_url) == ["https://example.org/a", "https://example.org/b", "https://example.org/editor"]
+    assert len(after["sources"]) == 3
+    assert by_url["https://example.org/a"] == made["sources"][0]  # the same record, unchanged
+    assert by_url["https://example.org/editor"] == made["sources"][1]  # an editor's: it stays
+    # the same file again, now at an older revision: nothing more to add
+    again = _import(client, content)
+    assert again.status_code == 200, again.get_json()
+    assert (again.get_json()["updated"], again.get_json()["conflicts"]) == (0, [])
+    assert _get(client, made["id"])["sources"] == after["sources"]
+    # a file at the current revision, listing the same URLs: unchanged too
+    current = _narrowed(_export(client).data, columns, source_urls=urls)
+    assert _import(client, current).get_json()["unchanged"] == 1
+    assert _get(client, made["id"])["sources"] == after["sources"]
+
+
+def test_a_native_id_above_any_stored_id_creates_a_new_incident(client):
+    made = create(client, title="Stored")
+    content = _edit_cell(_export(client).data, made["id"], "id", "9999999999")
+    response = _import(client, content)
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["created"], response.get_json()["updated"]) == (1, 0)
+    assert sorted(incident["title"] for incident in _list(client)) == ["Stored", "Stored"]
+
+
+@pytest.mark.parametrize(
+    ("column", "cell"), [("id", "²"), ("id", "１"), ("revision", "²"), ("revision", "１")]
+)
+def test_a_native_id_or_revision_of_other_digits_is_a_row_error(client, column, cell):
+    made = create(client, title="Stored")
+    response = _import(client, _edit_cell(_export(client).data, made["id"], column, cell))
+    assert response.status_code == 422, response.get_json()
+    [error] = response.get_json()["errors"]
+    assert (error["row"], error["column"]) == (2, column)
+    assert _get(client, made["id"]) == made
+
+
+@pytest.mark.parametrize("year", ["²", "１", "2024a"])
+def test_a_stop_count_year_of_other_digits_is_a_row_error(client, year):
+    content = _csv_bytes([STOP_HEADER, *STOP_ROWS[:1], [*STOP_ROWS[0][:-1], year]])
+    response = _stop_import(client, content, "")
+    assert response.status_code == 422, response.get_json()
+    [error] = response.get_json()["errors"]
+    assert (error["row"], error["column"]) == (3, "count_year")
+    assert _list(client) == []
+
+
+def test_an_import_of_two_files_is_refused(client):
+    good = b"title,country,start_date,shutdown_types\r\nCafe,PK,2024-01-01,full_network\r\n"
+    other = b"title,country,start_date,shutdown_types\r\nBar,PK,2024-01-02,full_network\r\n"
+    boundary, body = encode_multipart(
+        {
+            "file": [
+                FileStorage(io.BytesIO(good), filename="a.csv", content_type="text/csv"),
+                FileStorage(io.BytesIO(other), filename="b.csv", content_type="text/csv"),
+            ]
+        }
+    )
+    response = client.post(
+        f"{IMPORT}?format=native", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 422, response.get_json()
+    assert "one file" in str(response.get_json()["errors"]["files"]["file"])
+    assert _list(client) == []
+
+
+def test_a_narrow_native_row_that_breaks_a_rule_with_the_stored_fields_is_a_row_error(client):
+    made = create(client, title="Ended", end_date="2023-05-10", status="ended")
+    columns = ("id", "revision", "title", "country", "start_date", "shutdown_types")
+    content = _narrowed(_export(client).data, columns, start_date="2023-06-01")
+    response = _import(client, content)
+    assert response.status_code == 422, response.get_json()
+    assert [error["row"] for error in response.get_json()["errors"]] == [2]
+    assert _get(client, made["id"]) == made
+    skipped = _import(client, content, "format=native&on_error=skip")
+    assert skipped.status_code == 200, skipped.get_json()
+    assert (skipped.get_json()["updated"], skipped.get_json()["rejected"]) == (0, 1)
+    assert _get(client, made["id"]) == made
+
+
+def test_a_narrow_native_row_with_empty_end_date_and_status_reopens_its_incident(client):
+    made = create(client, title="Ended", end_date="2023-05-10", status="ended")
+    response = _import(client, _narrowed(_export(client).data, NARROW, end_date="", status=""))
+    assert response.status_code == 200, response.get_json()
+    after = _get(client, made["id"])
+    assert (after["end_date"], after["status"], after["area"]) == (None, "ongoing", made["area"])

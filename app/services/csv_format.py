@@ -305,13 +305,20 @@ def _bool_cell(raw: str) -> bool:
     raise CellError("Expected true or false.")
 
 
+def whole_number(text: str) -> int | None:
+    """A cell of ASCII digits (at most 10) as a number; None for anything else (str.isdigit
+    accepts "²", which int() refuses, and int() accepts fullwidth "１")."""
+    return int(text) if re.fullmatch(r"[0-9]{1,10}", text) else None
+
+
 def _int_cell(raw: str) -> int | None:
     text = raw.strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 18:
-        raise CellError("Expected a whole number.")
-    return int(text)
+    number = whole_number(text)
+    if number is None:
+        raise CellError("Expected a whole number (the digits 0-9, at most 10 of them).")
+    return number
 
 
 def _text_cell(raw: str) -> str | None:

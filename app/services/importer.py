@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.document.build import incident_document
+from app.document.fields import MAX_ID
+from app.document.rules import default_status
 from app.document.schema import IncidentSchema, max_items
 from app.fast import bulk_create
 from app.fast.load import loader_for
@@ -102,6 +104,7 @@ class Candidate:
     incident_id: int | None = None  # native: the row's id
     expected_revision: int | None = None  # native: the revision the row was exported at
     fields: frozenset[str] = frozenset()  # native: the fields the file's columns give
+    urls_only: bool = False  # native: the sources are the row's source_urls (no sources cell)
     count_year: int = 0  # STOP: the sheet year; later sheets win
     cells: dict[str, str] = field(default_factory=dict)  # STOP: cells no field holds as written
     row_cells: dict[str, str] = field(default_factory=dict)  # STOP: every non-empty cell
@@ -247,7 +250,8 @@ def _native_row(number: int, row: dict[str | None, Any]) -> tuple[Candidate | No
     revision = document.pop("revision", None)
     for key in [k for k, v in document.items() if v is None and k != "end_date"]:
         del document[key]  # an empty cell takes the field's default, as in a POST
-    return Candidate(number, document, incident_id, revision), []
+    urls_only = "source_urls" in row and not (row.get("sources") or "").strip()
+    return Candidate(number, document, incident_id, revision, urls_only=urls_only), []
 
 
 def _native_cells(number: int, row: dict[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
@@ -303,7 +307,13 @@ def stop_candidates(
         row = _by_column(header, cells)
         converted, row_errors = stop_format.convert_row_fully(row, number, aliases)
         reading.errors += row_errors
-        year = int(row.get("count_year") or 0) if (row.get("count_year") or "").isdigit() else 0
+        year_cell = (row.get("count_year") or "").strip()
+        year = csv_format.whole_number(year_cell) if year_cell else 0
+        if year is None:
+            reading.errors.append(
+                RowError(number, "count_year", "Expected a year (the digits 0-9, at most 10 of them).")
+            )
+            continue
         row_cells = stop_format.all_cells(row) if converted else {}
         candidates += [
             Candidate(
@@ -554,19 +564,53 @@ class _Creates:
 def _write(
     session: Session,
     incident: Incident | None,
+    candidate: Candidate,
     data: dict,
     report: ImportReport,
     creates: _Creates,
     origin: str,
 ) -> None:
+    """A new incident, or a row at its incident's revision (or with no revision) applied to it:
+    only the fields the file has columns for (a column the file leaves out keeps its value)."""
     if incident is None:
         creates.add({**data, "provenance": origin})
         report.created += 1
         return
+    given = {name: value for name, value in data.items() if name in candidate.fields}
+    if "status" in candidate.fields and not given.get("status"):  # an empty cell: its end date's
+        given["status"] = default_status(given.get("end_date", incident.end_date))
     before = incident_document(incident)
-    incident_service.apply_document(incident, _keeping_others_records(incident, data))
+    try:
+        incident_service.apply_document(incident, _keeping_others_records(incident, given), partial=True)
+    except incident_service.RuleError as error:
+        report.errors += [
+            RowError(candidate.row, column, message) for column, message in _messages(error.messages)
+        ]
+        return
     _stamp_new_children(incident, origin)
     _count_change(session, incident, before, report)
+
+
+def _sources_by_url(incident: Incident, data: dict) -> dict:
+    """A row whose sources are its source_urls (items with a URL alone), matched by URL with
+    the incident's sources: a stored source whose URL is listed stays as it is (by id), and so
+    does one that no native import brought (an editor's); a URL it has no source for is added
+    once."""
+    if "sources" not in data:
+        return data
+    urls = [item["url"] for item in data["sources"]]
+    kept = [
+        {"id": record.id, **{key: getattr(record, key) for key in _CHILD_CONTENT["sources"]}}
+        for record in incident.sources
+        if record.url in urls or not provenance.is_from(record, provenance.NATIVE)
+    ]
+    known = {record.url for record in incident.sources}
+    added, seen = [], set()
+    for item in data["sources"]:
+        if item["url"] not in known and item["url"] not in seen:
+            seen.add(item["url"])
+            added.append(item)
+    return {**data, "sources": kept + added}
 
 
 def _merge(
@@ -662,14 +706,17 @@ def _apply_native(session, loaded, report, progress, sheet: str) -> None:
         base = bases.get((candidate.incident_id, candidate.expected_revision))
         refusal = _native_refusal(candidate, incident, base)
         origin = provenance.from_sheet(provenance.NATIVE, sheet, candidate.row)
+        if incident is not None and candidate.urls_only:
+            data = _sources_by_url(incident, data)
         if refusal is not None:
             report.errors.append(refusal)
         elif base is not None:
             _merge(session, incident, candidate, data, base, report, origin)
         else:
-            # An id this database does not know (a file from another instance, or an empty
-            # database) creates a new incident: ids are assigned by the server.
-            _write(session, incident, data, report, creates, origin)
+            # An id this database does not know (a file from another instance, an empty
+            # database, or above any id it can hold) creates a new incident: ids are assigned
+            # by the server.
+            _write(session, incident, candidate, data, report, creates, origin)
         _tick(session, done, progress)
     creates.flush()
 
@@ -688,8 +735,8 @@ def _native_bases(
 
 
 def _native_existing(session: Session, ids: set[int]) -> dict[int, Incident]:
-    """The incidents (deleted ones too) that the rows name by id."""
-    ordered = sorted(ids)
+    """The incidents (deleted ones too) that the rows name by id (an id above MAX_ID names none)."""
+    ordered = sorted(id_ for id_ in ids if id_ <= MAX_ID)
     existing: dict[int, Incident] = {}
     for offset in range(0, len(ordered), 500):
         stmt = (

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -133,8 +133,12 @@ class IncidentsImportViews(MethodView):
         older revision than its incident's is merged field by field with that revision: what
         only the file changed is written, what an editor changed is kept. A file of more data rows
         than the server takes at once (`IMPORT_MAX_ROWS`) is a 413: split it. A column named
-        twice in the header is a 422.
+        twice in the header is a 422, and so is a body with more than one `file`.
         """
+        if len(request.files.getlist("file")) > 1:
+            # Only one would be read: the others would be left out without a word.
+            problem = "Send one file per import: the body has more than one field named `file`."
+            abort(422, message=problem, errors={"files": {"file": [problem]}})
         upload, max_rows = files["file"], current_app.config["IMPORT_MAX_ROWS"]
         stream = upload.stream
         try:
