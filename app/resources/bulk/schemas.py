@@ -59,7 +59,8 @@ class ImportArgsSchema(QueryArgsSchema):
             "editor made; native: since the row's `revision`, when the file changed it too). `keep` "
             "(default): leave it as stored and report it in `conflicts`. `sheet`: let the file's "
             "value win. Either way records the import did not bring (an editor's statements, court "
-            "cases) stay, and STOP sources are only ever added."
+            "cases) stay, and no source is removed; a sheet's link an editor deleted is a conflict "
+            "(`sources`), added back only with `sheet`."
         },
     )
 
