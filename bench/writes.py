@@ -37,6 +37,7 @@ import random
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -372,8 +373,20 @@ def verify(port: int, writes: Writes, sample: int) -> dict[str, Any]:
 
 def scratch_database(backend: str, size: int) -> tuple[str, Any]:
     """A copy of the cached database of `size` incidents: (URL, a function that removes it)."""
+    # Loaded (or migrated, when cached) by a process of its own, whose connections end with it:
+    # PostgreSQL copies a template only while no one is connected to it.
+    subprocess.run(
+        [
+            sys.executable,
+            generate.__file__,
+            "--sizes",
+            str(size),
+            "--targets",
+            "sqlite" if backend == "sqlite" else "pg",
+        ],
+        check=True,
+    )
     if backend == "sqlite":
-        generate.load_sqlite(size)
         path = DATA_DIR / f"writes-{size}.db"
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             stale.unlink(missing_ok=True)
@@ -392,7 +405,6 @@ def scratch_database(backend: str, size: int) -> tuple[str, Any]:
         return f"sqlite:///{path}", drop
     import psycopg
 
-    generate.load_pg(size)
     template, name = common.pg_name(size), common.pg_name(f"writes_{size}")  # type: ignore[arg-type]
     with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -558,13 +570,13 @@ def main() -> None:
         "load_start": os.getloadavg(),
         "runs": [],
     }
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     for size in SIZES:
         for backend in BACKENDS:
             results["runs"].append(measure(backend, size))
     results["growth"] = growth(results["runs"])
     results["load_end"] = os.getloadavg()
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     (DATA_DIR / "writes.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
 
