@@ -567,6 +567,8 @@ def main() -> None:
         "quick": QUICK,
         "seconds": SECONDS,
         "started": started,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
         "load_start": os.getloadavg(),
         "runs": [],
     }
