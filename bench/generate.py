@@ -398,6 +398,11 @@ def make_incident(rng: random.Random, profile: dict[str, Any], number: int) -> d
         "acknowledgements": acknowledgements,
         "legal_cases": legal_cases,
         "sources": sources,
+        # Read-only columns of the native CSV (a generated incident comes from no STOP row and
+        # gets its provenance from the import).
+        "stop_rows": [],
+        "provenance": None,
+        "provenance_at": None,
         "created_at": None,
         "updated_at": None,
         "revision": None,
