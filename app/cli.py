@@ -206,7 +206,7 @@ def _import_process() -> Iterator[None]:
 )
 def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_conflict: str) -> None:
     """Import incidents from a CSV FILE (the same report as POST /api/v1/incidents/import)."""
-    from app.services import importer
+    from app.services import import_rows, importer
 
     session = _as_cli()
     # Read twice, as it comes, never held whole: once to size the progress bar, once to import.
@@ -214,12 +214,12 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_confl
         with (
             open(file, encoding="utf-8-sig", newline="") as handle,
             click.progressbar(
-                length=max(importer.count_rows(handle, sys.maxsize), 1), label="Importing", file=sys.stderr
+                length=max(import_rows.count_rows(handle, sys.maxsize), 1), label="Importing", file=sys.stderr
             ) as bar,
             _import_process(),
         ):
             handle.seek(0)
-            problem = importer.separator_problem(handle.readline())
+            problem = import_rows.separator_problem(handle.readline())
             if problem is not None:
                 raise click.ClickException(problem)
             handle.seek(0)
@@ -230,10 +230,10 @@ def incidents_import(file: str, fmt: str, dry_run: bool, on_error: str, on_confl
                 dry_run=dry_run,
                 on_error=on_error,
                 on_conflict=on_conflict,
-                sheet=importer.sheet_name(file),
+                sheet=import_rows.sheet_name(file),
                 progress=bar.update,
             )
-    except (importer.UnreadableFile, UnicodeDecodeError) as error:
+    except (import_rows.UnreadableFile, UnicodeDecodeError) as error:
         click.echo(f"{file}: {str(error).rstrip('.')}. Nothing was written.", err=True)
         raise SystemExit(1) from error
     for error in report.errors:

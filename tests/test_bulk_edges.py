@@ -244,9 +244,9 @@ def test_a_byte_that_is_not_utf8_at_the_end_writes_nothing(client):
 
 
 def test_a_bad_row_after_many_good_batches_still_writes_nothing(app, client, monkeypatch):
-    from app.services import importer
+    from app.services import import_rows
 
-    monkeypatch.setattr(importer, "READ_BATCH", 3)  # several batches in a small file
+    monkeypatch.setattr(import_rows, "READ_BATCH", 3)  # several batches in a small file
     header = ["title", "country", "start_date", "shutdown_types"]
     rows = [[f"Row {n}", "PK", "2024-01-01", "full_network"] for n in range(8)]
     rows.append(["Bad", "ZZ", "2024-01-01", "full_network"])

@@ -225,12 +225,12 @@ def test_a_schema_with_unknown_hooks_is_loaded_by_marshmallow():
 @pytest.mark.skipif(not REAL_STOP_FILE.exists(), reason="the STOP sheet is not here (STOP_SHEET)")
 def test_every_document_of_the_stop_sheet_loads_as_marshmallow_loads_it(app):
     from app.db import db
-    from app.services import importer
+    from app.services import import_rows
     from app.services import platforms as platform_service
 
     with app.app_context():
         lines = REAL_STOP_FILE.read_text(encoding="utf-8-sig").splitlines(keepends=True)
-        candidates, _, rows = importer.stop_candidates(lines, platform_service.alias_map(db.session))
+        candidates, _, rows = import_rows.stop_candidates(lines, platform_service.alias_map(db.session))
         schema = IncidentSchema()
         load = fastload.compile_loader(schema)
         assert rows == 2102 and len(candidates) > 2000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import csv
 import io
 import json
 import re
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from app.services import stop_format as sf
-from app.services.stop_format import RowError, convert_row, dedupe_key
+from app.services.stop_format import RowError, convert_row
 from tests.conftest import REAL_STOP_FILE
 
 STOP_FILE = REAL_STOP_FILE
@@ -210,11 +211,16 @@ def test_errors_carry_the_row_number_given_and_all_problems_of_the_row():
     }
 
 
-def test_read_rows_numbers_rows_like_a_spreadsheet_and_drops_the_bom():
-    text = '\ufeffstart_date,country,event\n2024-01-01,Pakistan,"two\nlines"\n2024-01-02,India,x\n'
-    rows = list(sf.read_rows(io.StringIO(text)))
-    assert [(number, row["country"]) for number, row in rows] == [(2, "Pakistan"), (3, "India")]
-    assert rows[0][1]["start_date"] == "2024-01-01"
+def test_rows_are_numbered_like_a_spreadsheet_and_the_bom_dropped():
+    from app.services.import_rows import Reading, _without_bom
+
+    text = '\ufeffstart_date,country,event\n2024-01-01,Pakistan,"two\nlines"\n\n2024-01-02,India,x\n'
+    reader = csv.reader(_without_bom(io.StringIO(text)))
+    assert next(reader) == ["start_date", "country", "event"]
+    reading = Reading()
+    records = list(reading.records(reader))
+    assert records == [(2, ["2024-01-01", "Pakistan", "two\nlines"]), (3, ["2024-01-02", "India", "x"])]
+    assert reading.rows == 2
 
 
 def test_header_errors_name_missing_required_columns():
@@ -1096,27 +1102,6 @@ def test_description_collects_targets_and_impact():
 # --------------------------------------------------------------------------- dedupe key
 
 
-def test_dedupe_key():
-    first = one(other_affected="Signal", twitter_affected="Yes", shutdown_type="Shutdown, Throttle")
-    again = one(
-        other_affected="Twitter, Signal",
-        shutdown_type="Throttle, Shutdown",
-        area_name="National",
-        event="Updated",
-        count_year="2025",
-    )
-    assert dedupe_key(first) == ("PK", "2024-02-08", ("full_network", "throttling"), ("signal", "x"))
-    assert dedupe_key(first) == dedupe_key(again)
-    assert dedupe_key(first) != dedupe_key(one(start_date="2024-02-07"))
-    assert dedupe_key(first) != dedupe_key(one(country="India"))
-    assert dedupe_key({"country": "PK", "start_date": "2024-02-08", "shutdown_types": ["full_network"]}) == (
-        "PK",
-        "2024-02-08",
-        ("full_network",),
-        (),
-    )
-
-
 # --------------------------------------------------------------------------- through the API schema
 
 
@@ -1282,8 +1267,9 @@ def convert_file(aliases: dict[str, str]) -> tuple[list[tuple[int, dict, list[di
     """(row number, row, documents) of every row of the real sheet, and every RowError."""
     converted_rows = []
     errors: list[RowError] = []
-    with STOP_FILE.open(encoding="utf-8", newline="") as stream:
-        for number, row in sf.read_rows(stream):
+    with STOP_FILE.open(encoding="utf-8-sig", newline="") as stream:
+        for index, row in enumerate(csv.DictReader(stream)):
+            number = index + 2  # the header is row 1
             documents, row_errors = convert_row(row, number, aliases)
             assert bool(documents) != bool(row_errors)
             converted_rows.append((number, row, documents))

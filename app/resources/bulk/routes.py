@@ -24,7 +24,7 @@ from app.resources.bulk.schemas import (
     StatsQueryArgsSchema,
     StatsSchema,
 )
-from app.services import aggregates, csv_format, importer, uploads
+from app.services import aggregates, csv_format, import_rows, importer, uploads
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.streaming import read_ahead, read_values
@@ -108,7 +108,7 @@ class IncidentsCsvViews(MethodView):
 
 def _refuse_foreign_separator(header_line: str) -> None:
     """A file saved with `;` or tabs (many spreadsheets' "CSV") is a 422 saying how to re-save it."""
-    problem = importer.separator_problem(header_line)
+    problem = import_rows.separator_problem(header_line)
     if problem is not None:
         abort(422, message=problem, errors={"files": {"file": [problem]}})
 
@@ -146,7 +146,7 @@ class IncidentsImportViews(MethodView):
             stream.seek(0)
             # Counted first (the upload is spooled to disk by then): a file over the cap, or not
             # UTF-8, costs a read, not the import of its first rows.
-            importer.count_rows(uploads.utf8_lines(stream), max_rows)
+            import_rows.count_rows(uploads.utf8_lines(stream), max_rows)
             stream.seek(0)
             report = importer.run_import(
                 db.session,
@@ -155,10 +155,10 @@ class IncidentsImportViews(MethodView):
                 dry_run=args["dry_run"],
                 on_error=args["on_error"],
                 on_conflict=args["on_conflict"],
-                sheet=importer.sheet_name(upload.filename),
+                sheet=import_rows.sheet_name(upload.filename),
                 max_rows=max_rows,
             )
-        except importer.TooManyRows as error:
+        except import_rows.TooManyRows as error:
             abort(
                 413,
                 message=f"The file has more than {error.limit:,} data rows, the most one import takes "

@@ -7,12 +7,13 @@ gets incident documents — the JSON shape `IncidentSchema().load()` accepts —
 Modules
     `tables`: the sheet's columns and every value table named below (and, in one marked block,
     the API's limits on a document); `parsing`: the text of one cell (dates, countries, lists of
-    names, operators, URLs and their kinds); `rows`: reading rows and headers, and `convert_row`.
+    names, operators, URLs and their kinds); `rows`: the header check and `convert_row`.
     Everything a caller uses is re-exported here.
 
 Row numbers
     `row_number` is the row as a spreadsheet user sees it: the header is row 1, so the first data
-    row is row 2 (`read_rows` numbers them that way). A cell with line breaks is still one row.
+    row is row 2 (app/services/import_rows.py numbers them that way). A cell with line breaks is
+    still one row.
 
 Every mapping is a table of `tables`; values are matched case-insensitively with runs of whitespace
 collapsed and spaces around "/" ignored. A value that is in no table is a `RowError` naming the
@@ -106,9 +107,8 @@ The other cells (`extras`)
 Re-issued rows
     Each yearly sheet repeats still-relevant older incidents, sometimes corrected. The importer
     matches them by the shutdown, not by this wording (app/services/stop_matching.py: country,
-    start date, same or overlapping area). `dedupe_key` (country, start date, sorted shutdown
-    types, sorted platforms) is the older, stricter identity, kept for callers that want exact
-    re-issues only: a later sheet that corrects the platforms or the types changes it.
+    start date, same or overlapping area), so a later sheet that corrects the platforms or the
+    types still updates the same incident.
 """
 
 from .extras import all_cells, held, other_cells
@@ -123,7 +123,7 @@ from .parsing import (
     split_services,
     url_host,
 )
-from .rows import Converted, RowError, convert_row, convert_row_fully, dedupe_key, header_errors, read_rows
+from .rows import Converted, RowError, convert_row, convert_row_fully, header_errors
 from .tables import (
     ACTOR_MAX,
     ACTUAL_CAUSES,
@@ -178,9 +178,7 @@ __all__ = [
     "all_cells",
     "held",
     "other_cells",
-    "dedupe_key",
     "header_errors",
-    "read_rows",
     # one cell's text
     "country_code",
     "country_title_name",

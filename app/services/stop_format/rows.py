@@ -1,9 +1,8 @@
-"""STOP rows → incident documents: reading the sheet's rows and header, converting each row."""
+"""STOP rows → incident documents: the sheet's header checked, each row converted."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -69,18 +68,6 @@ class RowError:
 # --------------------------------------------------------------------------- the sheet
 
 
-def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row_number, row) for each data row of a STOP CSV; row numbers as a spreadsheet shows them."""
-    reader = csv.DictReader(_strip_bom(lines))
-    for index, row in enumerate(reader):
-        yield index + 2, row
-
-
-def _strip_bom(lines: Iterable[str]) -> Iterator[str]:
-    for index, line in enumerate(lines):
-        yield line.lstrip("\ufeff") if index == 0 else line
-
-
 def header_errors(fieldnames: Iterable[str] | None) -> list[RowError]:
     """RowErrors (row 1) for required STOP columns missing from a header."""
     present = {(name or "").strip().lstrip("\ufeff") for name in fieldnames or ()}
@@ -89,21 +76,6 @@ def header_errors(fieldnames: Iterable[str] | None) -> list[RowError]:
         for column in REQUIRED_COLUMNS
         if column not in present
     ]
-
-
-def dedupe_key(document: dict) -> tuple:
-    """Identity of a STOP incident across yearly sheets: (country, start date, types, platforms).
-
-    A row sharing the key of a row from an earlier `count_year` is that incident re-issued and
-    should update it (the later sheet wins; the caller orders the rows). Rows of the same
-    `count_year` that share a key are distinct incidents (see the package docstring).
-    """
-    return (
-        document["country"],
-        document["start_date"],
-        tuple(sorted(document.get("shutdown_types") or ())),
-        tuple(sorted(document.get("platforms") or ())),
-    )
 
 
 @dataclass
