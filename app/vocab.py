@@ -89,6 +89,9 @@ INCIDENT_SORTS = (
 
 # Each list above is one named schema in the OpenAPI document (app/http/openapi.py), referenced
 # wherever it is used: a generated client has one enum class per list, named so.
+# What a revision (and the change feed's entry for it) records.
+REVISION_ACTIONS = ("create", "update", "delete", "restore", "revert")
+
 ENUM_NAMES = {
     SCOPES: "Scope",
     SHUTDOWN_TYPES: "ShutdownType",
@@ -107,4 +110,5 @@ ENUM_NAMES = {
     SOURCE_KINDS: "SourceKind",
     PLATFORM_KINDS: "PlatformKind",
     INCIDENT_SORTS: "IncidentSort",
+    REVISION_ACTIONS: "RevisionAction",
 }

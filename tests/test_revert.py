@@ -107,7 +107,7 @@ def test_revert_repairs_an_imports_overwrite_of_the_curated_demo(runner, client,
     assert [(r["revision"], r["action"], r["actor"]) for r in history] == [
         (1, "create", "cli"),
         (2, "update", "test-editor"),
-        (3, "update", "test-editor"),
+        (3, "revert", "test-editor"),
     ]
     assert history[2]["changes"]["revert"] == {"from": 2, "to": 1}
     assert history[2]["changes"]["title"] == {"from": overwritten["title"], "to": curated["title"]}
@@ -173,7 +173,7 @@ def test_revert_after_delete_and_restore(client, admin_client):
         "update",
         "delete",
         "restore",
-        "update",
+        "revert",
     ]
 
 

@@ -256,6 +256,7 @@ class _Batch:
                 "actor": actor,
                 "changes": {},  # derived from the document on read (IncidentRevision.changes)
                 "document": document,
+                "country": document.get("country"),
             }
         )
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from app.models import DataVersion
+from app.models import DataVersion, IncidentRevision
 from app.models.incident import today_utc
 
 T = TypeVar("T")
@@ -41,7 +41,9 @@ def bump(session: Session) -> None:
     session.info.pop(DATA_VERSION, None)  # this session's reads from now on see the new data
     connection = session.connection()
     if connection.execute(TABLE.update().where(TABLE.c.id == 1).values(token=token)).rowcount == 0:
-        connection.execute(TABLE.insert().values(id=1, token=token))
+        # Emptied by hand: the change feed's clock goes on from the last change it numbered.
+        last = sa.select(sa.func.coalesce(sa.func.max(IncidentRevision.seq), 0)).scalar_subquery()
+        connection.execute(TABLE.insert().values(id=1, token=token, seq=last))
 
 
 class AggregateCache:

@@ -353,12 +353,13 @@ def replace(
     """The write of PUT, PATCH and a revert: the document's fields onto the incident, and one
     more revision when its document changed (a write that changes nothing keeps the revision).
     `before` is its document as read; `reverts`, the number of the revision whose content this
-    is (noted in the new revision's changes as `revert`). Returns whether anything changed."""
+    is (the new revision is a `revert`, and its changes note `revert`). Returns whether anything
+    changed."""
     apply_document(incident, data, partial=partial, reuse_identical=reverts is None)
     if revisions.snapshot(incident) == before:
         return False
     note = None if reverts is None else {"revert": {"from": incident.revision, "to": reverts}}
-    revisions.record(session, incident, "update", before, note=note)
+    revisions.record(session, incident, "update" if reverts is None else "revert", before, note=note)
     return True
 
 

@@ -1,10 +1,13 @@
-"""Revision history: every create, update, delete and restore writes one revision, in the same
-transaction, from a session hook — so no write path (API, import, CLI) can skip it. A revert
-is an update whose content is an earlier revision's (`revert_input`)."""
+"""Revision history: every create, update, delete, restore and revert writes one revision, in the
+same transaction, from a session hook — so no write path (API, import, CLI) can skip it. A revert
+is an update whose content is an earlier revision's (`revert_input`), recorded as `revert`.
+
+The revisions are also the change feed (`GET /changes`): at commit each is given its place in
+commit order (`seq`) and its commit time (`_stamp`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -15,7 +18,7 @@ from app.db import utcnow
 from app.document.build import incident_document
 from app.document.schema import IncidentSchema
 from app.fast.stored import store, stored_values
-from app.models import Incident, IncidentRevision
+from app.models import DataVersion, Incident, IncidentRevision
 from app.models.revision import diff
 from app.services import aggregates
 
@@ -84,7 +87,7 @@ def _write_revisions(session: Session) -> None:
     changed = session.info.pop("data_changed", False)
     if not pending:
         if changed:
-            aggregates.bump(session)
+            _stamp(session)
         return
     session.flush()  # ids and derived values are final before the snapshot
     actor = session.info.get("actor", "system")
@@ -108,13 +111,55 @@ def _write_revisions(session: Session) -> None:
                 actor=actor,
                 stored_changes=changes,
                 document=document,
+                country=document.get("country"),
             )
         )
     session.flush()
     store(session, stored)
-    # Last, just before the commit: the version row is the one row every writer updates, so it
-    # is locked for as short a time as possible and always after the writer's own rows.
-    aggregates.bump(session)
+    _stamp(session)
+
+
+CLOCK = DataVersion.__table__
+REVISIONS = IncidentRevision.__table__
+UNSTAMPED = REVISIONS.c.seq.is_(None)
+
+
+def _stamp(session: Session) -> None:
+    """Give this transaction's revisions their places in commit order, and a new data version.
+
+    Last, just before the commit: the `data_version` row is the one row every writer updates,
+    so it is locked for as short a time as possible and always after the writer's own rows. The
+    lock is held until the commit, so the next writer reads the clock only after this one's
+    revisions are visible: `seq` grows in commit order (a feed reader that has read past a
+    number never misses a change that commits later), and so does `committed_at`. The
+    unstamped revisions are this transaction's own: every committed one is stamped, and no
+    other transaction's uncommitted rows are visible here (one writer at a time on SQLite).
+    """
+    aggregates.bump(session)  # takes the lock
+    connection = session.connection()
+    count = connection.scalar(sa.select(sa.func.count()).select_from(REVISIONS).where(UNSTAMPED))
+    if not count:
+        return
+    clock = connection.execute(
+        CLOCK.update()
+        .where(CLOCK.c.id == 1)
+        .values(seq=CLOCK.c.seq + count)
+        .returning(CLOCK.c.seq, CLOCK.c.committed_at)
+    ).one()
+    now = datetime.now(UTC)
+    committed_at = max(now, clock.committed_at) if clock.committed_at is not None else now
+    connection.execute(CLOCK.update().where(CLOCK.c.id == 1).values(committed_at=committed_at))
+    first = clock.seq - count
+    numbered = (
+        sa.select(REVISIONS.c.id, sa.func.row_number().over(order_by=REVISIONS.c.id).label("place"))
+        .where(UNSTAMPED)
+        .subquery()
+    )
+    connection.execute(
+        REVISIONS.update()
+        .where(REVISIONS.c.id == numbered.c.id)
+        .values(seq=first + numbered.c.place, committed_at=committed_at)
+    )
 
 
 def history(incident_id: int) -> sa.Select:

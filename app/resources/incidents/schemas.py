@@ -148,7 +148,7 @@ class RevisionSchema(Schema):
     """One entry of an incident's change history."""
 
     revision = F.Integer(metadata=described("Revision number: 1 on create, +1 on every change."))
-    action = F.String(metadata=described("What happened.", enum=["create", "update", "delete", "restore"]))
+    action = F.String(metadata=described("What happened.", enum=list(vocab.REVISION_ACTIONS)))
     at = Timestamp(metadata=described("When (UTC)."))
     actor = F.String(metadata=described("Name of the API key that made the change, or `cli`."))
     changes = F.Dict(
@@ -156,7 +156,7 @@ class RevisionSchema(Schema):
         values=F.Dict(),
         metadata=described(
             'Changed fields: `{"field": {"from": old, "to": new}}`; on create, every field '
-            "with `from` null; delete and restore also show `deleted`; a revert (an `update`) "
+            "with `from` null; delete and restore also show `deleted`; a revert "
             'also shows `revert`: `{"from": the revision it replaced, "to": the revision whose '
             "content it made current}`."
         ),
