@@ -33,7 +33,10 @@ class ChangesArgsSchema(QueryArgsSchema):
     )
     country = F.List(
         CountryCode(),
-        metadata=described("Only changes of incidents in this country (ISO 3166-1 alpha-2); repeatable."),
+        metadata=described(
+            "Only changes after which the incident is in this country (ISO 3166-1 alpha-2; an "
+            "incident moved away shows here no more); repeatable."
+        ),
     )
     action = F.List(Enum(vocab.REVISION_ACTIONS), metadata=described("Only these actions; repeatable."))
 
