@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from app.db import db
 from app.fast import feed
+from app.http.jsonio import dumps
 from app.resources.incidents.schemas import IncidentSchema
 from app.services import changes as change_service
 from app.services import incidents as incident_service
@@ -219,15 +221,35 @@ def test_bad_input_is_a_422_naming_the_parameter(anon_client, query, field):
 
 
 def test_fast_page_equals_plain_page(app, client, admin_client):
-    first = create(client, title="First", status="ongoing")
+    first = create(
+        client,
+        title="First",
+        status="ongoing",
+        shutdown_types=["service_based"],
+        platforms=["twitter", "whatsapp"],
+        acknowledgements=[{"actor": "Ministry of Interior", "stance": "denied"}],
+        sources=[{"url": "https://example.org/report", "kind": "news"}],
+    )
     create(client, title="Second", end_date="2023-06-01")
     etag = etag_of(client, first["id"])
     assert admin_client.delete(f"{INCIDENTS}/{first['id']}", headers={"If-Match": etag}).status_code == 204
     with app.app_context(), db.engine.connect() as connection:
         page = change_service.changes_after(connection, 0, 10)
         assert [row.action for row in page.rows] == ["create", "create", "delete"]
-        assert feed.body(page) == feed.plain_body(page)
+        assert feed.body(page) == feed.plain_body(Session(connection), page)
         assert client.get(CHANGES).get_data() == feed.body(page)
+
+
+def test_provenance_is_the_incidents_not_a_child_records():
+    document = {"platforms": ["x"], "provenance": "stop:a.csv#2", "provenance_at": None, "sources": []}
+    document["acknowledgements"] = [{"provenance": "editor:someone", "provenance_at": None}]
+    text = dumps(document).decode()
+    assert feed.provenance_of(text) == "stop:a.csv#2"
+    # An older shape, without the incident's own provenance: parsed, not mistaken for a child's.
+    del document["provenance"], document["provenance_at"]
+    document["sources"] = [{"provenance": "editor:someone", "provenance_at": None}]
+    assert feed.provenance_of(dumps(document).decode()) is None
+    assert feed.provenance_of(dumps({"provenance": "cli", "title": "x"}).decode()) == "cli"
 
 
 def _feed(app, after: int) -> change_service.ChangePage:

@@ -11,6 +11,7 @@ filtered page still moves the reader on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -20,32 +21,44 @@ REVISIONS = IncidentRevision.__table__
 CLOCK = DataVersion.__table__
 
 
-def provenance(dialect: str) -> sa.ColumnElement[str]:
-    """The document's `provenance`, read by the database (the document itself is not parsed)."""
-    document = REVISIONS.c.document
+def rfc3339(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
+    """A timestamp as the API writes it (`2024-04-17T09:30:00Z`), by the database: no datetime
+    per row in Python."""
     if dialect == "postgresql":
-        return sa.func.json_extract_path_text(document, "provenance")
-    return sa.func.json_extract(document, "$.provenance")
+        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
-def columns(dialect: str) -> tuple[sa.ColumnElement, ...]:
-    """What a change is read with; the document as its stored JSON text, sent as it is."""
-    return (
-        REVISIONS.c.seq,
-        REVISIONS.c.incident_id,
-        REVISIONS.c.revision,
-        REVISIONS.c.action,
-        REVISIONS.c.at,
-        REVISIONS.c.committed_at,
-        REVISIONS.c.actor,
-        provenance(dialect).label("provenance"),
-        sa.cast(REVISIONS.c.document, sa.Text).label("document"),
+@lru_cache(maxsize=16)
+def feed_statement(dialect: str, by_country: bool, by_action: bool) -> sa.Select:
+    """Changes after `after` up to `until` in commit order, `limit` of them, filtered by the
+    `countries` and `actions` bound (built once: a page builds no SQL expression). The document
+    is read as its stored JSON text, to be sent as it is."""
+    statement = (
+        sa.select(
+            REVISIONS.c.seq,
+            REVISIONS.c.incident_id,
+            REVISIONS.c.revision,
+            REVISIONS.c.action,
+            rfc3339(REVISIONS.c.at, dialect).label("at"),
+            rfc3339(REVISIONS.c.committed_at, dialect).label("committed_at"),
+            REVISIONS.c.actor,
+            sa.cast(REVISIONS.c.document, sa.Text).label("document"),
+        )
+        .where(REVISIONS.c.seq > sa.bindparam("after"), REVISIONS.c.seq <= sa.bindparam("until"))
+        .order_by(REVISIONS.c.seq)
+        .limit(sa.bindparam("limit"))
     )
+    if by_country:
+        statement = statement.where(REVISIONS.c.country.in_(sa.bindparam("countries", expanding=True)))
+    if by_action:
+        statement = statement.where(REVISIONS.c.action.in_(sa.bindparam("actions", expanding=True)))
+    return statement
 
 
 @dataclass(frozen=True)
 class ChangePage:
-    """Changes after a cursor: their rows (`columns`), the cursor that goes on from them, and
+    """Changes after a cursor: their rows (`feed_statement`), the cursor that goes on from them, and
     whether more changes were already committed after that cursor."""
 
     rows: list[sa.Row]
@@ -68,17 +81,10 @@ def changes_after(
     """Up to `limit` changes after cursor `after`, in commit order, optionally of these countries
     and actions. The clock is read first: what is numbered up to it is all there is to read."""
     until = clock(connection)
-    statement = (
-        sa.select(*columns(connection.dialect.name))
-        .where(REVISIONS.c.seq > after, REVISIONS.c.seq <= until)
-        .order_by(REVISIONS.c.seq)
-        .limit(limit + 1)  # one more, to know whether more follow
-    )
-    if countries:
-        statement = statement.where(REVISIONS.c.country.in_(countries))
-    if actions:
-        statement = statement.where(REVISIONS.c.action.in_(actions))
-    rows = connection.execute(statement).all()
+    statement = feed_statement(connection.dialect.name, bool(countries), bool(actions))
+    # One more than asked for, to know whether more follow.
+    bound = {"after": after, "until": until, "limit": limit + 1, "countries": countries, "actions": actions}
+    rows = connection.execute(statement, bound).all()
     if len(rows) > limit:
         return ChangePage(rows[:limit], rows[limit - 1].seq, True)
     # Read up to the clock: the next page starts there, never behind the cursor given (a cursor
