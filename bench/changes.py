@@ -49,6 +49,8 @@ SIZES = [
     for size in os.environ.get("BENCH_SIZES", "1000" if QUICK else "100000").split(",")
     if size
 ]
+# BENCH_REPLICATE=10 with BENCH_SIZES=100000: the million built in SQL from the 100,000 (below).
+REPLICATE = int(os.environ.get("BENCH_REPLICATE", "1"))
 BACKENDS = ["sqlite"] if os.environ.get("BENCH_NO_PG") == "1" else ["sqlite", "postgresql"]
 ROUNDS = 2 if QUICK else 5
 SECONDS = 1.5 if QUICK else 6.0
@@ -64,8 +66,8 @@ REVISION_TWO = {"first": '"revision":1,', "second": '"revision":2,'}
 GROW_SQL = {
     "sqlite": [
         "INSERT INTO incident_revisions "
-        "(incident_id, revision, action, at, actor, changes, document, country, seq, committed_at) "
-        "SELECT incident_id, 2, 'update', at, 'bench', '{}', "
+        "(id, incident_id, revision, action, at, actor, changes, document, country, seq, committed_at) "
+        "SELECT id + :ids, incident_id, 2, 'update', at, 'bench', '{}', "
         "replace(document, :first, :second), country, seq + :n, committed_at "
         "FROM incident_revisions WHERE action = 'create' AND revision = 1 ORDER BY seq",
         "UPDATE data_version SET seq = (SELECT max(seq) FROM incident_revisions)",
@@ -73,8 +75,8 @@ GROW_SQL = {
     ],
     "postgresql": [
         "INSERT INTO incident_revisions "
-        "(incident_id, revision, action, at, actor, changes, document, country, seq, committed_at) "
-        "SELECT incident_id, 2, 'update', at, 'bench', '{}', "
+        "(id, incident_id, revision, action, at, actor, changes, document, country, seq, committed_at) "
+        "SELECT id + :ids, incident_id, 2, 'update', at, 'bench', '{}', "
         "replace(document::text, :first, :second)::json, country, seq + :n, "
         "committed_at FROM incident_revisions WHERE action = 'create' AND revision = 1 ORDER BY seq",
         "UPDATE data_version SET seq = (SELECT max(seq) FROM incident_revisions)",
@@ -91,16 +93,54 @@ def grow_feed(database_url: str) -> dict[str, int]:
     try:
         with engine.begin() as connection:
             before = connection.scalar(sa.text("SELECT max(seq) FROM incident_revisions"))
+            ids = connection.scalar(sa.text("SELECT max(id) FROM incident_revisions"))
             for statement in GROW_SQL[engine.dialect.name]:
-                connection.execute(sa.text(statement), {"n": before, **REVISION_TWO})
+                connection.execute(sa.text(statement), {"n": before, "ids": ids, **REVISION_TWO})
             after = connection.scalar(sa.text("SELECT seq FROM data_version"))
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(sa.text("VACUUM ANALYZE incident_revisions"))
+                connection.execute(sa.text("VACUUM ANALYZE"))
     finally:
         engine.dispose()
     log(f"feed grown from {before} to {after} changes in {time.perf_counter() - started:.1f}s")
     return {"changes_before": before, "changes": after}
+
+
+REPLICATED = {  # table: its columns holding an incident id, a revision id or a feed place
+    "incidents": ("id",),
+    "incident_documents": ("incident_id",),
+    "incident_revisions": ("id", "incident_id", "seq"),
+}
+
+
+def replicate(database_url: str, size: int, times: int) -> None:
+    """`times` × the incidents, with their stored copies and revisions (creates): copies of the
+    `size` imported ones under ids (and feed places) `size` apart, in SQL. The copies' child
+    tables are not written (the list and the feed read the stored copies and the revisions) and
+    the ids inside their documents are the originals'; the feed's order is the ids'."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    started = time.perf_counter()
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine, only=list(REPLICATED))
+        for copy in range(1, times):
+            with engine.begin() as connection:
+                for name, shifted in REPLICATED.items():
+                    table = metadata.tables[name]
+                    # Not the columns the database computes (PostgreSQL's search vector).
+                    columns = [c for c in table.columns if c.computed is None]
+                    values = [c + copy * size if c.name in shifted else c for c in columns]
+                    source = sa.select(*values).where(table.c[shifted[0]] <= size)
+                    connection.execute(table.insert().from_select([c.name for c in columns], source))
+            log(f"  copy {copy} of {times - 1} written ({time.perf_counter() - started:.0f}s)")
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE data_version SET seq = (SELECT max(seq) FROM incident_revisions)")
+            )
+    finally:
+        engine.dispose()
 
 
 def cursors(middle: int) -> list[str]:
@@ -135,12 +175,15 @@ def measure_round(server: Server, paths: list[str]) -> dict[str, Any]:
 
 
 def _median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    return {key: round(statistics.median(r[key] for r in rounds), 1) for key in rounds[0]}
 
 
 def measure(backend: str, size: int) -> dict[str, Any]:
     url, drop = scratch_database(backend, size)
     try:
+        if REPLICATE > 1:
+            replicate(url, size, REPLICATE)
+            size *= REPLICATE
         feed = grow_feed(url)
         server = ours_server(f"changes-{backend}-{size}", url).start()
         try:
@@ -166,6 +209,7 @@ def measure(backend: str, size: int) -> dict[str, Any]:
     return {
         "backend": backend,
         "size": size,
+        "replicated": REPLICATE > 1,
         **feed,
         "changes_page": changes,
         "incidents_page": incidents,
@@ -189,7 +233,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"| {result['backend']} | {result['size']:,} | {result['changes']:,} | {query} "
                 f"| {figures['rps']} | {figures['median_ms']} / {figures['p95_ms']} | {figures['cpu_ms']} "
-                f"| {figures['bytes']:,} | {tail} |"
+                f"| {figures['bytes']:,.0f} | {tail} |"
             )
     return "\n".join(lines)
 
@@ -200,7 +244,7 @@ def main() -> None:
         for backend in BACKENDS:
             log(f"measuring {backend} at {size:,} incidents")
             results.append(measure(backend, size))
-    out = DATA_DIR / "changes.json"
+    out = DATA_DIR / f"changes{'-x' + str(REPLICATE) if REPLICATE > 1 else ''}.json"
     out.write_text(json.dumps(results, indent=2))
     print(markdown(results))
     log(f"figures written to {out}")
