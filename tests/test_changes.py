@@ -205,6 +205,7 @@ def test_filters(client, admin_client, anon_client):
     [
         ("after=-1", "after"),
         ("after=abc", "after"),
+        ("after=9223372036854775808", "after"),
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("action=rename", "action"),

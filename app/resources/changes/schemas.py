@@ -12,6 +12,8 @@ from app.http.schemas import QueryArgsSchema
 F = ma.fields
 
 MAX_LIMIT = 500
+# The largest cursor the databases hold (a BIGINT): a larger one would fail in the driver.
+MAX_CURSOR = 2**63 - 1
 
 
 class ChangesArgsSchema(QueryArgsSchema):
@@ -19,7 +21,7 @@ class ChangesArgsSchema(QueryArgsSchema):
 
     after = F.Integer(
         load_default=0,
-        validate=[ma.validate.Range(min=0)],
+        validate=[ma.validate.Range(min=0, max=MAX_CURSOR)],
         metadata=described(
             "Cursor: the changes committed after it. 0 (the default) is the start of the feed; "
             "then the `next_cursor` of the previous page.",
