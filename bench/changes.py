@@ -242,7 +242,7 @@ def main() -> None:
     results = []
     for size in SIZES:
         for backend in BACKENDS:
-            log(f"measuring {backend} at {size:,} incidents")
+            log(f"measuring {backend} at {size * REPLICATE:,} incidents")
             results.append(measure(backend, size))
     out = DATA_DIR / f"changes{'-x' + str(REPLICATE) if REPLICATE > 1 else ''}.json"
     out.write_text(json.dumps(results, indent=2))
