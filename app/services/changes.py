@@ -47,7 +47,7 @@ def feed_statement(dialect: str, by_country: bool, by_action: bool) -> sa.Select
         )
         .where(REVISIONS.c.seq > sa.bindparam("after"), REVISIONS.c.seq <= sa.bindparam("until"))
         .order_by(REVISIONS.c.seq)
-        .limit(sa.bindparam("limit"))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
     if by_country:
         statement = statement.where(REVISIONS.c.country.in_(sa.bindparam("countries", expanding=True)))
