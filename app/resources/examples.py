@@ -9,9 +9,13 @@ the incident's ETag. tests/test_spec_examples.py runs each of them.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from app.services.seed import demo_document
+
+SEED = Path(__file__).resolve().parent.parent / "seed"
 
 REUTERS = (
     "https://www.reuters.com/world/asia-pacific/"
@@ -123,3 +127,9 @@ INCIDENT_REPLACEMENT = _replacement()
 
 # A platform the vocabulary does not ship (yet).
 PLATFORM = {"slug": "mastodon", "name": "Mastodon", "kind": "social_media", "aliases": []}
+
+# --------------------------------------------------------------------------- responses
+
+# The change feed's first page on `make run`'s database: the demo incident's creation (as
+# `GET /api/v1/changes` gave it, with its timestamps set to one moment).
+CHANGE_PAGE: dict[str, Any] = json.loads((SEED / "demo_change_page.json").read_text(encoding="utf-8"))
