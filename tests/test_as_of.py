@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.db import UtcDateTime, db
 from app.http.as_of import rfc3339
+from app.services import csv_format
 from app.services.stats import GROUPS
 from tests.conftest import create, etag_of
 
@@ -82,6 +83,10 @@ def test_each_moment_shows_the_documents_of_then(client, admin_client, app):
     for at, shown in moments:
         expected = [revision(client, incident_id, number) for incident_id, number in sorted(shown.items())]
         assert listed(client, at) == expected
+        # The export: stored rows of the incidents unchanged since, the others built from their
+        # revision's document; all as the rows of the documents shown.
+        exported = client.get(f"{INCIDENTS}.csv", query_string={"as_of": as_of(at)}).get_data(as_text=True)
+        assert exported == csv_format.header_line() + "".join(map(csv_format.line_of, expected))
         for incident_id in (first, second):
             single = client.get(f"{INCIDENTS}/{incident_id}", query_string={"as_of": as_of(at)})
             if incident_id in shown:
