@@ -91,9 +91,9 @@ class AsOfMoment(F.AwareDateTime):
 AS_OF = described(
     "The data exactly as it stood at this moment (RFC 3339 with a time zone, not in the future): "
     "incidents deleted then are absent, an ongoing incident's duration is counted to that day. "
-    "Combines with `country` and paging only. The `As-Of` and `As-Of-Cursor` headers say which "
-    "moment and which last change the response shows; the same request gives the same bytes "
-    "and ETag every time.",
+    "Combines only with `country` (and `page`, `page_size`, `group_by`, `bom`). The `As-Of` "
+    "and `As-Of-Cursor` headers say which moment and which last change the response shows; the "
+    "same request gives the same bytes and ETag every time.",
     example=examples.AS_OF,
 )
 
