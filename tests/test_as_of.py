@@ -108,8 +108,11 @@ def test_the_response_says_which_moment_and_change(client, app):
     incident_id = create(client, **ENDED)["id"]
     seq, at = clock(app)
     for url in (INCIDENTS, f"{INCIDENTS}/{incident_id}", f"{INCIDENTS}.csv", "/api/v1/stats?group_by=year"):
-        response = client.get(f"{url}{'&' if '?' in url else '?'}as_of={as_of(at)}")
+        response = client.get(
+            f"{url}{'&' if '?' in url else '?'}as_of={as_of(at)}", headers={"Origin": "https://x.org"}
+        )
         assert (response.headers["As-Of"], response.headers["As-Of-Cursor"]) == (as_of(at), str(seq))
+        assert {"As-Of", "As-Of-Cursor"} <= set(response.headers["Access-Control-Expose-Headers"].split(", "))
     # Any offset is read as the same moment in UTC; before the first change, no change is included.
     response = client.get(INCIDENTS, query_string={"as_of": "2026-01-01T01:00:00+01:00"})
     assert (response.headers["As-Of"], response.headers["As-Of-Cursor"]) == ("2026-01-01T00:00:00Z", "0")
