@@ -117,19 +117,23 @@ def present(
     seq: int, countries: Iterable[str] = (), columns: tuple = (DOCUMENT.label("document"),)
 ) -> sa.Select:
     """(incident id, `columns`: the stored document as JSON text) of the incidents present after
-    change `seq`, in id order: each incident's last revision up to `seq` (its largest seq, found
-    on the (incident_id, seq) index), unless a delete."""
-    latest = (
-        sa.select(REVISIONS.c.incident_id, sa.func.max(REVISIONS.c.seq).label("seq"))
-        .where(REVISIONS.c.seq <= seq)
-        .group_by(REVISIONS.c.incident_id)
-        .subquery("latest")
+    change `seq`, in id order: each incident's last revision up to `seq`, unless a delete.
+
+    Driven by the incidents' primary key (every revision's incident has a row, never removed),
+    which gives the id order without a sort; each incident's last revision is one probe of the
+    (incident_id, seq) index."""
+    earlier = REVISIONS.alias("earlier")
+    last = (
+        sa.select(sa.func.max(earlier.c.seq))
+        .where(earlier.c.incident_id == INCIDENTS.c.id, earlier.c.seq <= seq)
+        .correlate(INCIDENTS)
+        .scalar_subquery()
     )
     statement = (
-        sa.select(latest.c.incident_id, *columns)
-        .select_from(latest.join(REVISIONS, REVISIONS.c.seq == latest.c.seq))
+        sa.select(INCIDENTS.c.id.label("incident_id"), *columns)
+        .select_from(INCIDENTS.join(REVISIONS, REVISIONS.c.seq == last))
         .where(REVISIONS.c.action != "delete")
-        .order_by(latest.c.incident_id)
+        .order_by(INCIDENTS.c.id)
     )
     countries = list(countries)
     return statement.where(REVISIONS.c.country.in_(countries)) if countries else statement
@@ -147,9 +151,7 @@ def export_rows(moment: Moment, countries: Iterable[str], dialect: str) -> sa.Se
     line = sa.case((unchanged, export_line(dialect, moment.day)), else_=sa.null())
     document = sa.case((line.is_(None), DOCUMENT), else_=sa.null())
     statement = present(moment.seq, countries, (line.label("line"), document.label("document")))
-    return statement.join(INCIDENTS, INCIDENTS.c.id == REVISIONS.c.incident_id).outerjoin(
-        STORED, STORED.c.incident_id == INCIDENTS.c.id
-    )
+    return statement.outerjoin(STORED, STORED.c.incident_id == INCIDENTS.c.id)
 
 
 def as_at(document: dict[str, Any], day: date) -> IncidentDocument:
