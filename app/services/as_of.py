@@ -192,15 +192,17 @@ def csv_chunks(
     connection: sa.Connection, moment: Moment, countries: Iterable[str], batch: int
 ) -> Iterator[bytes]:
     """The export's CSV rows (UTF-8) as of the moment, `batch` incidents a chunk: the columns of
-    the live export (`csv_format.line_of`), from the stored documents."""
-    lines: list[str] = []
-    for document in documents(connection, moment, countries):
-        lines.append(csv_format.line_of(document))
-        if len(lines) == batch:
-            yield "".join(lines).encode()
-            lines = []
-    if lines:
-        yield "".join(lines).encode()
+    the live export (`csv_format.line_of`), from the revisions' documents (`export_rows`)."""
+    statement = export_rows(moment, countries, connection.dialect.name)
+    result = connection.execution_options(stream_results=True, yield_per=batch).execute(statement)
+    with result:
+        for rows in result.partitions():
+            yield "".join(
+                row.line
+                if row.document is None
+                else csv_format.line_of(as_at(orjson.loads(row.document), moment.day))
+                for row in rows
+            ).encode()
 
 
 def incident(
