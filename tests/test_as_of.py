@@ -293,3 +293,22 @@ def test_a_request_waits_for_a_writer_that_stamped_its_moment(client, app, backe
     assert response.headers["As-Of-Cursor"] == str(seq + 1)
     assert [d["title"] for d in response.get_json()] == ["Written by a slow writer"]
     assert client.get(INCIDENTS, query_string={"as_of": moment}).get_data() == response.get_data()
+
+
+def test_the_export_reads_the_stored_row_of_an_incident_unchanged_since(client, app):
+    """The export's fast path is taken: an incident unchanged since the moment is its stored
+    CSV row (here marked), one changed since is built from its revision's document."""
+    unchanged = create(client, title="Unchanged", **ENDED)["id"]
+    changed = create(client, title="Changed later", **ENDED)["id"]
+    _, at = clock(app)
+    client.patch(
+        f"{INCIDENTS}/{changed}", json={"title": "Changed"}, headers={"If-Match": etag_of(client, changed)}
+    )
+    with app.app_context():
+        marked = sa.text("UPDATE incident_documents SET csv_row = :row WHERE incident_id IN (:one, :two)")
+        db.session.execute(marked, {"row": "stored row\r\n", "one": unchanged, "two": changed})
+        db.session.commit()
+    exported = client.get(f"{INCIDENTS}.csv", query_string={"as_of": as_of(at)}).get_data(as_text=True)
+    lines = exported.splitlines()[1:]
+    assert lines[0] == "stored row"
+    assert lines[1].split(",")[:2] == [str(changed), "Changed later"]
