@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.db import UtcDateTime, db
 from app.http.as_of import rfc3339
+from app.models import IncidentRevision
 from app.services import csv_format
 from app.services.stats import GROUPS
 from tests.conftest import create, etag_of
@@ -312,3 +313,31 @@ def test_the_export_reads_the_stored_row_of_an_incident_unchanged_since(client, 
     lines = exported.splitlines()[1:]
     assert lines[0] == "stored row"
     assert lines[1].split(",")[:2] == [str(changed), "Changed later"]
+
+
+def test_a_revision_older_than_a_field_exports_an_empty_cell(client, app):
+    incident = create(client, telcos=["Jazz"], **ENDED)
+    client.patch(
+        f"{INCIDENTS}/{incident['id']}",
+        json={"title": "Later"},
+        headers={"If-Match": etag_of(client, incident["id"])},
+    )
+    first_commit = _first_commit(app, incident["id"])
+    with app.app_context():  # as if revision 1 was written before `telcos` existed
+        first = db.session.scalar(
+            sa.select(IncidentRevision).filter_by(incident_id=incident["id"], revision=1)
+        )
+        first.document = {name: value for name, value in first.document.items() if name != "telcos"}
+        db.session.commit()
+    exported = client.get(f"{INCIDENTS}.csv", query_string={"as_of": as_of(first_commit)}).get_data(
+        as_text=True
+    )
+    (row,) = csv.DictReader(io.StringIO(exported))
+    assert (row["title"], row["telcos"]) == (incident["title"], "")
+
+
+def _first_commit(app, incident_id: int) -> datetime:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(IncidentRevision.committed_at).filter_by(incident_id=incident_id, revision=1)
+        )

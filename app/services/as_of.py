@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import marshmallow as ma
 import orjson
 import sqlalchemy as sa
 
 from app.db import read_only
 from app.document.build import IncidentDocument
+from app.document.schema import IncidentSchema
 from app.fast.stored import INCIDENTS, STORED, export_line
 from app.models import DataVersion, IncidentRevision
 from app.models.incident import duration_days
@@ -188,6 +190,13 @@ def documents(
             yield as_at(orjson.loads(row.document), moment.day)
 
 
+# Every field of today's document, empty: a revision written before a field existed has no value
+# for it, and its CSV row an empty cell.
+BLANK = {
+    name: [] if isinstance(field, ma.fields.List) else None for name, field in IncidentSchema().fields.items()
+}
+
+
 def csv_chunks(
     connection: sa.Connection, moment: Moment, countries: Iterable[str], batch: int
 ) -> Iterator[bytes]:
@@ -200,7 +209,7 @@ def csv_chunks(
             yield "".join(
                 row.line
                 if row.document is None
-                else csv_format.line_of(as_at(orjson.loads(row.document), moment.day))
+                else csv_format.line_of(as_at({**BLANK, **orjson.loads(row.document)}, moment.day))
                 for row in rows
             ).encode()
 
