@@ -46,10 +46,6 @@ COMMITTED_FROM = (
 FILTERS = ("country",)
 
 
-class FutureMoment(ValueError):
-    """A moment after now: its data is not written yet."""
-
-
 @dataclass(frozen=True)
 class Moment:
     """A moment asked for, and the last change committed by then (0: none)."""
