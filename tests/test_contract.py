@@ -155,6 +155,11 @@ SEMANTIC_RULES = [
         r"^This cursor ",  # `after` is opaque: only a cursor the API gave is a position
         r"^Use either `page` or `after`, not both\.$",
         r"^`after` needs a `sort`",
+        # An AS number in a query string is text (`AS24499`): its pattern allows ten digits, only
+        # the parsed number can be held to 4294967295 (a new parameter changed the draws that found it).
+        r"^Must be greater than or equal to 0 and less than or equal to 4294967295\.$",
+        r"^`as_of` combines only with ",  # as_of with another filter: a rule across parameters
+        r"^Must not be in the future: ",  # as_of: a window that moves with now
     )
 ]
 # Text is trimmed before its length is checked, so " " (or "\x1f", which Python's str.strip()

@@ -22,10 +22,12 @@ from sqlalchemy.dialects import postgresql
 from app.db import db
 from app.fast.one_row import OneRow
 from app.fast.stored import STORED_COLUMNS, WITH_STORED, stored_documents, stored_rows
+from app.http import as_of as as_of_http
 from app.http.paging import PageCursor, SelectPage, count_rows
 from app.models import Incident
 from app.models import incident as incident_model
 from app.services import aggregates, sorts
+from app.services import as_of as as_of_service
 from app.services import incidents as incident_service
 
 # Search results by relevance: how many ids of a query's ranking each worker keeps (8 bytes
@@ -90,6 +92,14 @@ class IncidentListQuery:
         return cls(list_statement(dialect, incident_model.today_utc(), key), sort, position, key)
 
 
+@dataclass(frozen=True)
+class AsOfListQuery:
+    """What the list view hands its pager for a list as of a moment: paged by number, in id order."""
+
+    moment: as_of_service.Moment
+    countries: tuple[str, ...]
+
+
 @lru_cache(maxsize=256)
 def list_statement(dialect: str, _today: date, args: tuple) -> sa.Select:
     """The list's statement (ids) for these filters, built once: the same filters come back page
@@ -137,12 +147,15 @@ class IncidentPage(SelectPage):
     test_fast_list_pages_equal_plain_pages proves them equal (documents and headers).
     """
 
-    collection: IncidentListQuery
+    collection: IncidentListQuery | AsOfListQuery
 
     @property
     def item_count(self) -> int:
-        # The total grows with the data: cached until the data changes (services/aggregates.py).
         query = self.collection
+        if isinstance(query, AsOfListQuery):
+            with as_of_http.reading() as connection:
+                return as_of_service.count(connection, query.moment, query.countries)
+        # The total grows with the data: cached until the data changes (services/aggregates.py).
         return aggregates.cached(
             db.session, ("incidents", query.filters), lambda: count_rows(query.statement)
         )
@@ -150,6 +163,8 @@ class IncidentPage(SelectPage):
     @property
     def items(self) -> list[Any]:
         query, params = self.collection, self.page_params
+        if isinstance(query, AsOfListQuery):
+            return self._as_of(query)
         params.cursor = PageCursor(keyset=query.after is not None)
         if params.first_item >= (params.item_count or 0):
             return []
@@ -165,6 +180,15 @@ class IncidentPage(SelectPage):
         if query.sort is not None and rows and more:
             params.cursor.next_cursor = sorts.encode_cursor(query.sort, rows[-1][1], rows[-1][0])
         return self._documents(connection, [row[0] for row in rows])
+
+    def _as_of(self, query: AsOfListQuery) -> list[Any]:
+        params = self.page_params
+        if params.first_item >= (params.item_count or 0):
+            return []
+        with as_of_http.reading() as connection:
+            return as_of_service.page(
+                connection, query.moment, query.countries, params.first_item, params.page_size
+            )
 
     def _rows(self, connection: sa.Connection) -> tuple[list[sa.Row], bool]:
         """The page's (id, sort key) rows, and whether more follow."""

@@ -20,6 +20,8 @@ EXPOSED_HEADERS = [
     "Incident-ETag",
     "X-Pagination",
     "X-Next-Cursor",
+    "As-Of",
+    "As-Of-Cursor",
     "Link",
     "Location",
     "Retry-After",

@@ -14,7 +14,9 @@ from flask_smorest import abort
 from app.db import db, read_only
 from app.document.fields import country_name
 from app.fast.stored import WITH_STORED, csv_chunk, export_column
+from app.http import as_of as as_of_http
 from app.http.api import Blueprint
+from app.http.etags import etag_for
 from app.http.guards import require_multipart
 from app.resources.bulk.schemas import (
     ImportArgsSchema,
@@ -25,6 +27,7 @@ from app.resources.bulk.schemas import (
     StatsSchema,
 )
 from app.services import aggregates, csv_format, import_rows, importer, uploads
+from app.services import as_of as as_of_service
 from app.services import incidents as incident_service
 from app.services import stats as stats_service
 from app.services.streaming import read_ahead, read_values
@@ -62,6 +65,38 @@ def export_chunks(args: dict[str, Any]) -> Iterator[bytes]:
     return read_ahead(chunks(), name="csv-export")
 
 
+def as_of_chunks(moment: as_of_service.Moment, countries: list[str]) -> Iterator[bytes]:
+    """The export as of a moment, in chunks of EXPORT_BATCH incidents, read ahead in a thread
+    of its own (as `export_chunks`) through a connection of its own."""
+    engine = db.engine
+
+    def chunks() -> Iterator[bytes]:
+        with read_only(), engine.connect() as connection:
+            yield from as_of_service.csv_chunks(connection, moment, countries, EXPORT_BATCH)
+
+    return read_ahead(chunks(), name="csv-export-as-of")
+
+
+def _as_of_export(args: dict[str, Any], bom: bool) -> Response:
+    """The export as of a moment: the same bytes every time, so its ETag is known before the
+    first byte (from what decides them: the moment, the last change, the filters, the columns)."""
+    moment = as_of_http.resolve(args["as_of"])
+    countries = sorted(args.get("country", ()))
+    headers = as_of_http.headers(moment)
+    etag = etag_for([headers, countries, bom, csv_format.HEADER])
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"', **headers})
+    chunks = as_of_chunks(moment, countries)
+    first = next(chunks, None)
+    body = csv_format.stream_csv(itertools.chain([] if first is None else [first], chunks), bom=bom)
+    day = headers["As-Of"].replace(":", "")
+    headers["Content-Disposition"] = f'attachment; filename="incidents-as-of-{day}.csv"'
+    response = Response(stream_with_context(body), mimetype="text/csv", headers=headers)
+    response.set_etag(etag)
+    response.call_on_close(chunks.close)
+    return response
+
+
 @blp.route("/incidents.csv")
 class IncidentsCsvViews(MethodView):
     @blp.bulk_work
@@ -74,12 +109,18 @@ class IncidentsCsvViews(MethodView):
         description="RFC 4180 CSV, UTF-8, one incident per row, columns in the documented order.",
         headers={
             "Content-Disposition": {
-                "description": 'attachment; filename="incidents-YYYY-MM-DD.csv"',
+                "description": 'attachment; filename="incidents-YYYY-MM-DD.csv" (with `as_of`: '
+                '"incidents-as-of-YYYY-MM-DDTHHMMSSZ.csv")',
                 "schema": {"type": "string"},
-            }
+            },
+            "ETag": {
+                "description": "With `as_of`: the file's validator, the same every time it is asked for.",
+                "schema": {"type": "string"},
+            },
+            **as_of_http.HEADERS,
         },
     )
-    @blp.documents(400)
+    @blp.documents(304, 400)
     @blp.doc(operationId="exportIncidentsCsv")
     def get(self, args: dict[str, Any]):
         """Export incidents as CSV
@@ -87,9 +128,12 @@ class IncidentsCsvViews(MethodView):
         Same filters and sort as the list, no pagination; streamed. Multi-valued fields are
         joined with `; `, source URLs with ` ; `; statements, court cases and sources travel
         whole as JSON in their own columns so that the file imports back without loss. Text
-        cells a spreadsheet would run as a formula are prefixed with `'`.
+        cells a spreadsheet would run as a formula are prefixed with `'`. With `as_of`, the
+        incidents as they stood at that moment, by id: the same bytes every time.
         """
         bom = args.pop("bom", False)
+        if args.get("as_of") is not None:
+            return _as_of_export(args, bom)
         chunks = export_chunks(args)
         # Run the query now: a failure becomes a problem response, not a truncated 200.
         first = next(chunks, None)
@@ -179,7 +223,7 @@ class IncidentsImportViews(MethodView):
 class StatsViews(MethodView):
     @blp.etag
     @blp.arguments(StatsQueryArgsSchema, location="query")
-    @blp.response(200, StatsSchema)
+    @blp.response(200, StatsSchema, headers=as_of_http.HEADERS)
     @blp.documents(400)
     @blp.doc(operationId="getStats")
     def get(self, args: dict[str, Any]):
@@ -190,12 +234,22 @@ class StatsViews(MethodView):
         (one that is not also service-based) cuts SMS and voice calls by itself, so its `sms`
         and `voice-calls` flags, kept on the incident, are not counted as blocks there. The
         filters match the incident's fields as they are (`platform=sms` selects every incident
-        that names SMS), as on the list.
+        that names SMS), as on the list. With `as_of`, the same figures over the incidents as they
+        stood at that moment.
         """
-        # One grouped query over every matching incident: cached until the data changes.
-        key = aggregates.args_key("stats", args)
-        group_by = args.pop("group_by")
-        groups = aggregates.cached(db.session, key, lambda: stats_service.stats(db.session, group_by, args))
+        group_by, headers = args["group_by"], {}
+        if args.get("as_of") is not None:
+            moment = as_of_http.resolve(args["as_of"])
+            with as_of_http.reading() as connection:
+                documents = as_of_service.documents(connection, moment, args.get("country", ()))
+                groups = as_of_service.stats(documents, group_by)
+            headers = as_of_http.headers(moment)
+        else:
+            # One grouped query over every matching incident: cached until the data changes.
+            key = aggregates.args_key("stats", args)
+            filters = {name: value for name, value in args.items() if name != "group_by"}
+            compute = lambda: stats_service.stats(db.session, group_by, filters)  # noqa: E731
+            groups = aggregates.cached(db.session, key, compute)
         if group_by == "country":
             groups = [{**group, "country_name": country_name(group["group"])} for group in groups]
-        return {"group_by": group_by, "groups": groups}
+        return {"group_by": group_by, "groups": groups}, 200, headers

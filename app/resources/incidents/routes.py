@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -10,19 +11,22 @@ from flask_smorest import abort
 
 from app.db import db
 from app.document.fields import MAX_ID
-from app.fast.pages import STORED_ONE, IncidentListQuery, IncidentPage
+from app.fast.pages import STORED_ONE, AsOfListQuery, IncidentListQuery, IncidentPage
 from app.fast.stored import is_current, stored_documents, stored_row
+from app.http import as_of as as_of_http
 from app.http.api import LOCATION_HEADER, Blueprint
 from app.http.etags import etag_for
 from app.http.paging import SelectPage
 from app.models import Incident, IncidentRevision
 from app.resources import examples
 from app.resources.incidents.schemas import (
+    IncidentAsOfArgsSchema,
     IncidentListArgsSchema,
     IncidentPatchSchema,
     IncidentSchema,
     RevisionSchema,
 )
+from app.services import as_of as as_of_service
 from app.services import incidents as incident_service
 from app.services import revisions
 
@@ -82,7 +86,7 @@ def _replace(incident_id: int, data: dict[str, Any], *, partial: bool) -> Incide
 class IncidentsViews(MethodView):
     @blp.etag
     @blp.arguments(IncidentListArgsSchema, location="query")
-    @blp.response(200, IncidentSchema(many=True))
+    @blp.response(200, IncidentSchema(many=True), headers=as_of_http.HEADERS)
     @blp.paginate(IncidentPage, page_size=50, max_page_size=500)
     @blp.documents(400)
     def get(self, args: dict[str, Any]):
@@ -91,7 +95,11 @@ class IncidentsViews(MethodView):
         Filters combine with AND; repeating a filter ORs its values. `X-Pagination` carries
         the totals and `Link` the first/prev/next/last pages. `X-Next-Cursor` is the `after`
         value of the next page, for keyset paging (any depth at the cost of a first page).
+        With `as_of`, the incidents as they stood at that moment, by id, paged by number.
         """
+        if args.get("as_of") is not None:
+            moment = as_of_http.resolve(args["as_of"])
+            return AsOfListQuery(moment, tuple(args.get("country", ()))), as_of_http.headers(moment)
         return IncidentListQuery.from_args(args, db.engine.dialect.name)
 
     @blp.auth("editor")
@@ -113,14 +121,18 @@ class IncidentsViews(MethodView):
 @blp.route("/<int:incident_id>", parameters=[examples.INCIDENT_ID])
 class IncidentsByIdViews(MethodView):
     @blp.etag
-    @blp.response(200, IncidentSchema)
+    @blp.arguments(IncidentAsOfArgsSchema, location="query")
+    @blp.response(200, IncidentSchema, headers=as_of_http.HEADERS)
     @blp.documents(404, 410)
-    def get(self, incident_id: int):
+    def get(self, args: dict[str, Any], incident_id: int):
         """Get an incident
 
         With its official statements, court cases and sources. The `ETag` header is what a
-        write on it (PUT, PATCH, DELETE, or a child record's) sends back in `If-Match`.
+        write on it (PUT, PATCH, DELETE, or a child record's) sends back in `If-Match`. With
+        `as_of`, the incident as it stood at that moment.
         """
+        if args.get("as_of") is not None:
+            return _as_of(incident_id, args["as_of"])
         values = STORED_ONE.first(db.engine, incident_id=incident_id) if incident_id <= MAX_ID else None
         if values is None:
             abort(404, message=f"Incident {incident_id} does not exist.")
@@ -269,6 +281,19 @@ class IncidentRevertViews(MethodView):
             )
         db.session.commit()
         return incident
+
+
+def _as_of(incident_id: int, at: datetime) -> tuple[Any, int, dict[str, str]]:
+    moment = as_of_http.resolve(at)
+    state, document = "absent", None
+    if incident_id <= MAX_ID:
+        with as_of_http.reading() as connection:
+            state, document = as_of_service.incident(connection, moment, incident_id)
+    if document is None:
+        when = as_of_http.rfc3339(moment.at)
+        what = "had been deleted" if state == "deleted" else "did not exist yet"
+        abort(404, message=f"Incident {incident_id} {what} at {when}.")
+    return document, 200, as_of_http.headers(moment)
 
 
 def _revision_or_404(incident_id: int, revision: int) -> IncidentRevision:

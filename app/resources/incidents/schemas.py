@@ -15,6 +15,8 @@ from app.document.fields import Asn, CountryCode, Enum, IsoDate, PlatformSlug, S
 from app.document.schema import Schema
 from app.fast.dump import FinishedDocuments
 from app.http.schemas import QueryArgsSchema
+from app.resources import examples
+from app.services import as_of as as_of_service
 from app.services.sorts import DEFAULT_SORT, CursorError, decode_cursor
 
 F = ma.fields
@@ -67,7 +69,55 @@ class UtcTimestamp(F.AwareDateTime):
             raise ma.ValidationError("Not a valid timestamp: out of range.") from error
 
 
-class IncidentQueryArgsSchema(QueryArgsSchema):
+class AsOfMoment(F.AwareDateTime):
+    """A past moment with its time and zone, read as UTC: a date alone would leave open which
+    moment of the day, in which time zone, and a citation needs one."""
+
+    default_error_messages = {
+        "invalid_awareness": "Give a moment with its time and time zone (RFC 3339), "
+        "e.g. 2025-01-01T00:00:00Z: a date alone does not say which moment of the day.",
+    }
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        try:
+            moment = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        except OverflowError as error:  # year 1 with a positive offset: before any date
+            raise ma.ValidationError("Not a valid timestamp: out of range.") from error
+        if moment > datetime.now(UTC):
+            raise ma.ValidationError("Must not be in the future: the data of that moment is not written yet.")
+        return moment
+
+
+AS_OF = described(
+    "The data exactly as it stood at this moment (RFC 3339 with a time zone, not in the future): "
+    "incidents deleted then are absent, an ongoing incident's duration is counted to that day. "
+    "Combines only with `country` (and `page`, `page_size`, `group_by`, `bom`). The `As-Of` "
+    "and `As-Of-Cursor` headers say which moment and which last change the response shows; the "
+    "same request gives the same bytes and ETag every time.",
+    example=examples.AS_OF,
+)
+
+
+class AsOfArgsMixin:
+    """`as_of`, and a 422 naming the parameters it combines with when others come along."""
+
+    # Parameters a request as of a moment may carry besides the FILTERS of app/services/as_of.py.
+    AS_OF_OPTIONS = ("as_of", "group_by", "bom")
+
+    @ma.validates_schema
+    def _as_of_alone(self, data: dict, **kwargs: Any) -> None:
+        if data.get("as_of") is None:
+            return
+        others = sorted(set(data) - set(as_of_service.FILTERS) - set(self.AS_OF_OPTIONS))
+        if others:
+            allowed = ", ".join(f"`{name}`" for name in (*as_of_service.FILTERS, "page", "page_size"))
+            raise ma.ValidationError(
+                f"`as_of` combines only with {allowed}: remove {', '.join(f'`{n}`' for n in others)}.",
+                "as_of",
+            )
+
+
+class IncidentQueryArgsSchema(AsOfArgsMixin, QueryArgsSchema):
     """Filters (repeat a parameter to OR its values; different parameters are ANDed) and sort."""
 
     country = F.List(CountryCode(), metadata=described("ISO 3166-1 alpha-2 code; repeatable."))
@@ -107,6 +157,7 @@ class IncidentQueryArgsSchema(QueryArgsSchema):
             "(by relevance when `q` is given)."
         ),
     )
+    as_of = AsOfMoment(metadata=AS_OF)
 
     @ma.validates_schema
     def _ranges(self, data: dict, **kwargs: Any) -> None:
@@ -142,6 +193,19 @@ class IncidentListArgsSchema(IncidentQueryArgsSchema):
             decode_cursor(data["after"], data.get("sort") or DEFAULT_SORT)
         except CursorError as error:
             raise ma.ValidationError(str(error), "after") from error
+
+
+class IncidentAsOfArgsSchema(AsOfArgsMixin, QueryArgsSchema):
+    """A single incident as it stood at a moment."""
+
+    as_of = AsOfMoment(
+        metadata=described(
+            "The incident exactly as it stood at this moment (RFC 3339 with a time zone, not in "
+            "the future), e.g. `2026-01-01T00:00:00Z`: 404 when it did not exist then or was "
+            "deleted. The `As-Of` and `As-Of-Cursor` headers say which moment and which last "
+            "change it shows."
+        )
+    )
 
 
 class RevisionSchema(Schema):
