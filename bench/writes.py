@@ -3,6 +3,7 @@
     .venv/bin/python bench/writes.py                     # 1,000 and 100,000 incidents, SQLite + PostgreSQL
     BENCH_SIZES=1000,100000,1000000 .venv/bin/python bench/writes.py
     BENCH_NO_PG=1 .venv/bin/python bench/writes.py       # SQLite only
+    BENCH_NO_SQLITE=1 .venv/bin/python bench/writes.py   # PostgreSQL only
     BENCH_QUICK=1 .venv/bin/python bench/writes.py       # smoke run: 1,000 incidents, 3 s phases
 
 Run it with the app's environment (it imports the app and starts serve.py). It prints the figures
@@ -56,7 +57,11 @@ SIZES = [
     for size in os.environ.get("BENCH_SIZES", "1000" if QUICK else "1000,100000").split(",")
     if size
 ]
-BACKENDS = ["sqlite"] if os.environ.get("BENCH_NO_PG") == "1" else ["sqlite", "postgresql"]
+BACKENDS = [
+    backend
+    for backend, skip in (("sqlite", "BENCH_NO_SQLITE"), ("postgresql", "BENCH_NO_PG"))
+    if os.environ.get(skip) != "1"
+]
 SECONDS = 3.0 if QUICK else 15.0
 CONNECTIONS = (4, 8)
 WRITE_INTERVAL = 1.0  # the writer of "first page under writes": one PATCH a second
