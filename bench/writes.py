@@ -68,7 +68,7 @@ WRITE_INTERVAL = 1.0  # the writer of "first page under writes": one PATCH a sec
 FIRST_PAGE = "/api/v1/incidents?country=IN&sort=-start_date"
 VERIFY_SAMPLE = 10 if QUICK else 40
 KEY_NAME = "bench-writes"
-SUFFIX = re.compile(r" \[bench write [0-9a-z.-]+\]$")
+SUFFIX = re.compile(r" ?\[bench write [0-9a-z.-]+\]$")
 TIMEOUT_S = 120.0
 
 
@@ -156,7 +156,8 @@ def write_once(
     if status != 200:
         raise RuntimeError(f"GET incident {incident_id}: HTTP {status} {body[:200]!r}")
     description = SUFFIX.sub("", json.loads(body)["description"] or "")
-    patch = json.dumps({"description": f"{description} [bench write {marker}]"}).encode()
+    # An incident without a description gets the suffix alone (the API strips a leading space).
+    patch = json.dumps({"description": f"{description} [bench write {marker}]".lstrip()}).encode()
     started = time.perf_counter()
     status, _, body = connection.request(
         "PATCH",
@@ -343,7 +344,7 @@ def verify(port: int, writes: Writes, sample: int) -> dict[str, Any]:
     try:
         for incident_id in chosen:
             expected = writes.by_incident[incident_id]
-            suffix = f" [bench write {expected['marker']}]"
+            suffix = f"[bench write {expected['marker']}]"
             _, _, body = connection.request("GET", f"/api/v1/incidents/{incident_id}")
             document = json.loads(body)
             if not (document["description"] or "").endswith(suffix):
