@@ -178,7 +178,27 @@ def write_once(
 # --------------------------------------------------------------------------- the measurements
 
 
-def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], connections: int, writes: Writes):
+def _backend_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this database ({} for SQLite).
+    The server's shared processes (WAL writer, checkpointer) are not counted."""
+    if not database_url.startswith("postgresql"):
+        return {}
+    import psycopg
+
+    with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database_url.rsplit("/", 1)[1],),
+            )
+        ]
+    return {pid: _cpu_seconds([pid]) for pid in pids}
+
+
+def patch_throughput(
+    port: int, pids: list[int], key: str, ids: list[int], connections: int, writes: Writes, database_url: str
+):
     deadline_box: list[float] = []
     lock = threading.Lock()
     latencies: list[float] = []
@@ -218,6 +238,7 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
     for thread in threads:
         thread.start()
     load_before, cpu_before = _load(), _cpu_seconds(pids)
+    backends_before = _backend_cpu(database_url)
     began = time.perf_counter()
     deadline_box.append(began + SECONDS)
     start.wait()
@@ -225,6 +246,9 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
         thread.join()
     elapsed = time.perf_counter() - began
     cpu = _cpu_seconds(pids) - cpu_before
+    backend_cpu = sum(
+        seconds - backends_before.get(pid, 0.0) for pid, seconds in _backend_cpu(database_url).items()
+    )
     ok, collisions = statuses.get("200", 0), statuses.get("412", 0)
     cycles = sum(statuses.values())
     return {
@@ -239,6 +263,9 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
         "patch_median_ms": _ms(statistics.median(latencies)) if latencies else None,
         "patch_p95_ms": _ms(_quantile(latencies, 0.95)) if latencies else None,
         "cpu_us_per_cycle": round(cpu / cycles * 1e6) if cycles else None,
+        "db_cpu_us_per_cycle": round(backend_cpu / cycles * 1e6)
+        if cycles and database_url.startswith("postgresql")
+        else None,
         "load_before": load_before,
         "load_after": _load(),
     }
@@ -481,7 +508,7 @@ def measure(backend: str, size: int) -> dict[str, Any]:
             warm.close()
             out["patch"] = []
             for connections in CONNECTIONS:
-                result = patch_throughput(server.port, pids, key, ids, connections, writes)
+                result = patch_throughput(server.port, pids, key, ids, connections, writes, url)
                 log(f"PATCH {backend} {size} c={connections}: {result}")
                 out["patch"].append(result)
             out["verify"] = verify(server.port, writes, VERIFY_SAMPLE)
@@ -521,15 +548,16 @@ def growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| database | N | connections | PATCH/s | median / p95 (PATCH) | 412s | server CPU per GET + PATCH |",
-        "|---|---|---|---|---|---|---|",
+        "| database | N | connections | PATCH/s | median / p95 (PATCH) | 412s | server CPU per GET + PATCH "
+        "| PostgreSQL backends' CPU per GET + PATCH |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         for p in run["patch"]:
             lines.append(
                 f"| {run['backend']} | {run['size']:,} | {p['connections']} | {p['patch_per_s']} "
                 f"| {p['patch_median_ms']} / {p['patch_p95_ms']} ms | {p['collisions_412']} "
-                f"| {p['cpu_us_per_cycle']} µs |"
+                f"| {p['cpu_us_per_cycle']} µs | {p.get('db_cpu_us_per_cycle') or '–'} µs |"
             )
     lines += [
         "",
