@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 from bench.common import DATA_DIR, REPO, log  # noqa: E402
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CHUNK_ROWS = int(os.environ.get("BENCH_CHUNK_ROWS", "50000"))
 TODAY = date.today()
 
@@ -252,7 +252,7 @@ def load_profile(session) -> dict[str, Any]:
     aliases = platform_service.alias_map(session)
     templates: list[dict[str, Any]] = []
     with open(common.STOP_CSV, encoding="utf-8-sig", newline="") as handle:
-        for number, row in stop_format.read_rows(handle):
+        for number, row in enumerate(csv.DictReader(handle), start=2):
             documents, errors = stop_format.convert_row(row, number, aliases)
             if not errors:
                 templates += documents
@@ -288,13 +288,14 @@ def make_incident(rng: random.Random, profile: dict[str, Any], number: int) -> d
         if end > TODAY:
             status, end = "ongoing", None
     cause = t["actual_cause"]
+    # The row's own text, or none where the row has none: the texts' lengths are the sheet's
+    # (bench/README.md, "The generated data against the sheet"). The fallback templates have no
+    # text, so they get a sentence.
     description = t.get("description")
-    if not description or rng.random() < 0.5:
-        words = CAUSE_WORDS.get(cause, ("unrest",))
+    if not description and profile["source"] == "fallback":
         description = (
             f"{(t.get('area') or 'The country')}: networks were cut on {start.isoformat()} amid "
-            f"{rng.choice(words)}. Reported by residents and confirmed by measurements "
-            f"(report {number})."
+            f"{rng.choice(CAUSE_WORDS.get(cause, ('unrest',)))} (report {number})."
         )
     acknowledgements = []
     for ack in t.get("acknowledgements") or ():
@@ -306,7 +307,7 @@ def make_incident(rng: random.Random, profile: dict[str, Any], number: int) -> d
                 else (start + timedelta(days=rng.randrange(30))).isoformat(),
             }
         )
-    if rng.random() < 0.06:
+    if profile["source"] == "fallback" and rng.random() < 0.06:
         acknowledgements.append(
             {
                 "actor": t.get("decision_maker") or "Ministry of Information",
@@ -343,24 +344,32 @@ def make_incident(rng: random.Random, profile: dict[str, Any], number: int) -> d
                     "source_url": f"https://court.example.org/cases/{number}-{index}",
                 }
             )
+    # The row's sources as the sheet gives them (a URL and its kind; the sheet has no titles or
+    # publishers); the fallback templates, and the 1 % of rows without a URL, get 1-3 made up.
     real = [dict(s) for s in (t.get("sources") or ())]
-    rng.shuffle(real)
-    count = _weighted(rng, ((1, 45), (2, 33), (3, 22)))
-    sources = []
-    for index in range(count):
-        base = real[index] if index < len(real) else {"url": f"https://news.example.org/{number}/{index}"}
-        sources.append(
+    if not real:
+        real = [
             {
-                "url": base["url"],
-                "title": base.get("title") or f"Internet cut in {t.get('area') or t['country']}",
-                "publisher": base.get("publisher") or rng.choice(PUBLISHERS),
-                "published_on": (start + timedelta(days=rng.randrange(0, 5))).isoformat()
-                if rng.random() < 0.7
-                else None,
-                "kind": base.get("kind") or "news",
-                "archived_url": None,
+                "url": f"https://news.example.org/{number}/{index}",
+                "title": f"Internet cut in {t.get('area') or t['country']}",
+                "publisher": rng.choice(PUBLISHERS),
+                "kind": "news",
             }
-        )
+            for index in range(_weighted(rng, ((1, 45), (2, 33), (3, 22))))
+        ]
+    sources = [
+        {
+            "url": base["url"],
+            "title": base.get("title"),
+            "publisher": base.get("publisher"),
+            "published_on": (start + timedelta(days=rng.randrange(0, 5))).isoformat()
+            if rng.random() < 0.7
+            else None,
+            "kind": base.get("kind") or "news",
+            "archived_url": None,
+        }
+        for base in real
+    ]
     asns = sorted(rng.sample(ASN_POOL, rng.randint(1, 3))) if rng.random() < 0.15 else []
     return {
         "id": None,

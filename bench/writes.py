@@ -3,6 +3,7 @@
     .venv/bin/python bench/writes.py                     # 1,000 and 100,000 incidents, SQLite + PostgreSQL
     BENCH_SIZES=1000,100000,1000000 .venv/bin/python bench/writes.py
     BENCH_NO_PG=1 .venv/bin/python bench/writes.py       # SQLite only
+    BENCH_NO_SQLITE=1 .venv/bin/python bench/writes.py   # PostgreSQL only
     BENCH_QUICK=1 .venv/bin/python bench/writes.py       # smoke run: 1,000 incidents, 3 s phases
 
 Run it with the app's environment (it imports the app and starts serve.py). It prints the figures
@@ -56,14 +57,18 @@ SIZES = [
     for size in os.environ.get("BENCH_SIZES", "1000" if QUICK else "1000,100000").split(",")
     if size
 ]
-BACKENDS = ["sqlite"] if os.environ.get("BENCH_NO_PG") == "1" else ["sqlite", "postgresql"]
+BACKENDS = [
+    backend
+    for backend, skip in (("sqlite", "BENCH_NO_SQLITE"), ("postgresql", "BENCH_NO_PG"))
+    if os.environ.get(skip) != "1"
+]
 SECONDS = 3.0 if QUICK else 15.0
 CONNECTIONS = (4, 8)
 WRITE_INTERVAL = 1.0  # the writer of "first page under writes": one PATCH a second
 FIRST_PAGE = "/api/v1/incidents?country=IN&sort=-start_date"
 VERIFY_SAMPLE = 10 if QUICK else 40
 KEY_NAME = "bench-writes"
-SUFFIX = re.compile(r" \[bench write [0-9a-z.-]+\]$")
+SUFFIX = re.compile(r" ?\[bench write [0-9a-z.-]+\]$")
 TIMEOUT_S = 120.0
 
 
@@ -151,7 +156,8 @@ def write_once(
     if status != 200:
         raise RuntimeError(f"GET incident {incident_id}: HTTP {status} {body[:200]!r}")
     description = SUFFIX.sub("", json.loads(body)["description"] or "")
-    patch = json.dumps({"description": f"{description} [bench write {marker}]"}).encode()
+    # An incident without a description gets the suffix alone (the API strips a leading space).
+    patch = json.dumps({"description": f"{description} [bench write {marker}]".lstrip()}).encode()
     started = time.perf_counter()
     status, _, body = connection.request(
         "PATCH",
@@ -172,7 +178,27 @@ def write_once(
 # --------------------------------------------------------------------------- the measurements
 
 
-def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], connections: int, writes: Writes):
+def _backend_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to this database ({} for SQLite).
+    The server's shared processes (WAL writer, checkpointer) are not counted."""
+    if not database_url.startswith("postgresql"):
+        return {}
+    import psycopg
+
+    with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database_url.rsplit("/", 1)[1],),
+            )
+        ]
+    return {pid: _cpu_seconds([pid]) for pid in pids}
+
+
+def patch_throughput(
+    port: int, pids: list[int], key: str, ids: list[int], connections: int, writes: Writes, database_url: str
+):
     deadline_box: list[float] = []
     lock = threading.Lock()
     latencies: list[float] = []
@@ -212,6 +238,7 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
     for thread in threads:
         thread.start()
     load_before, cpu_before = _load(), _cpu_seconds(pids)
+    backends_before = _backend_cpu(database_url)
     began = time.perf_counter()
     deadline_box.append(began + SECONDS)
     start.wait()
@@ -219,6 +246,9 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
         thread.join()
     elapsed = time.perf_counter() - began
     cpu = _cpu_seconds(pids) - cpu_before
+    backend_cpu = sum(
+        seconds - backends_before.get(pid, 0.0) for pid, seconds in _backend_cpu(database_url).items()
+    )
     ok, collisions = statuses.get("200", 0), statuses.get("412", 0)
     cycles = sum(statuses.values())
     return {
@@ -233,6 +263,9 @@ def patch_throughput(port: int, pids: list[int], key: str, ids: list[int], conne
         "patch_median_ms": _ms(statistics.median(latencies)) if latencies else None,
         "patch_p95_ms": _ms(_quantile(latencies, 0.95)) if latencies else None,
         "cpu_us_per_cycle": round(cpu / cycles * 1e6) if cycles else None,
+        "db_cpu_us_per_cycle": round(backend_cpu / cycles * 1e6)
+        if cycles and database_url.startswith("postgresql")
+        else None,
         "load_before": load_before,
         "load_after": _load(),
     }
@@ -338,7 +371,7 @@ def verify(port: int, writes: Writes, sample: int) -> dict[str, Any]:
     try:
         for incident_id in chosen:
             expected = writes.by_incident[incident_id]
-            suffix = f" [bench write {expected['marker']}]"
+            suffix = f"[bench write {expected['marker']}]"
             _, _, body = connection.request("GET", f"/api/v1/incidents/{incident_id}")
             document = json.loads(body)
             if not (document["description"] or "").endswith(suffix):
@@ -475,7 +508,7 @@ def measure(backend: str, size: int) -> dict[str, Any]:
             warm.close()
             out["patch"] = []
             for connections in CONNECTIONS:
-                result = patch_throughput(server.port, pids, key, ids, connections, writes)
+                result = patch_throughput(server.port, pids, key, ids, connections, writes, url)
                 log(f"PATCH {backend} {size} c={connections}: {result}")
                 out["patch"].append(result)
             out["verify"] = verify(server.port, writes, VERIFY_SAMPLE)
@@ -515,15 +548,16 @@ def growth(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| database | N | connections | PATCH/s | median / p95 (PATCH) | 412s | server CPU per GET + PATCH |",
-        "|---|---|---|---|---|---|---|",
+        "| database | N | connections | PATCH/s | median / p95 (PATCH) | 412s | server CPU per GET + PATCH "
+        "| PostgreSQL backends' CPU per GET + PATCH |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for run in results["runs"]:
         for p in run["patch"]:
             lines.append(
                 f"| {run['backend']} | {run['size']:,} | {p['connections']} | {p['patch_per_s']} "
                 f"| {p['patch_median_ms']} / {p['patch_p95_ms']} ms | {p['collisions_412']} "
-                f"| {p['cpu_us_per_cycle']} µs |"
+                f"| {p['cpu_us_per_cycle']} µs | {p.get('db_cpu_us_per_cycle') or '–'} µs |"
             )
     lines += [
         "",
