@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,10 @@ CHANGES = "/api/v1/changes"
 INCIDENTS = "/api/v1/incidents"
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "stop-sample.csv"
 TOMBSTONE_KEYS = {"id", "revision", "deleted", "deleted_at"}
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def read_feed(client, **params: Any) -> dict[str, Any]:
@@ -142,11 +147,13 @@ def test_every_action_in_commit_order(client, admin_client, anon_client):
             shown = anon_client.get(f"{INCIDENTS}/{change['incident_id']}/revisions/{number}").get_json()
             assert change["document"] == shown
             assert change["provenance"] == shown["provenance"]
-        assert change["committed_at"] >= change["at"]
+        assert moment(change["committed_at"]) >= moment(change["at"])
     assert anon_client.get(f"{INCIDENTS}/{incident_id}").get_json() == mine[-1]["document"]
     imported = [c for c in changes if c["provenance"] and c["provenance"].startswith("stop:")]
     assert imported and {c["action"] for c in imported} == {"create"}
-    assert [c["committed_at"] for c in changes] == sorted(c["committed_at"] for c in changes)
+    committed = [moment(c["committed_at"]) for c in changes]
+    assert committed == sorted(committed)
+    assert all(c["committed_at"].endswith("Z") and len(c["committed_at"]) == 27 for c in changes)
 
 
 def test_paging_and_polling(client, anon_client):
@@ -427,3 +434,23 @@ def test_migration_numbers_old_revisions_and_turns_noted_reverts_into_revert(emp
     finally:
         with application.app_context():
             db.engine.dispose()
+
+
+def test_a_changes_commit_time_is_the_moment_as_of_which_it_shows(client):
+    """A change's `committed_at` read from the feed, given back as `as_of`, shows the data with
+    that change; a microsecond earlier, without it (a citation taken from the feed is exact)."""
+    incident = create(client, title="Before")
+    patched = client.patch(
+        f"{INCIDENTS}/{incident['id']}",
+        json={"title": "After"},
+        headers={"If-Match": etag_of(client, incident["id"])},
+    )
+    assert patched.status_code == 200, patched.get_json()
+    update = follow(client)[0][-1]
+    assert (update["action"], update["revision"]) == ("update", 2)
+    at = moment(update["committed_at"])
+    shown = client.get(f"{INCIDENTS}/{incident['id']}", query_string={"as_of": update["committed_at"]})
+    assert shown.status_code == 200 and shown.get_json()["title"] == "After"
+    before = (at - timedelta(microseconds=1)).isoformat()
+    shown = client.get(f"{INCIDENTS}/{incident['id']}", query_string={"as_of": before})
+    assert shown.status_code == 200 and shown.get_json()["title"] == "Before"

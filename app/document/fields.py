@@ -308,7 +308,15 @@ class StrictBoolean(ma.fields.Boolean):
 class Timestamp(ma.fields.DateTime):
     """RFC 3339 UTC timestamp with a `Z`, e.g. 2024-04-17T09:30:00Z."""
 
+    FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime(self.FORMAT)
+
+
+class PreciseTimestamp(Timestamp):
+    """RFC 3339 UTC timestamp to the microsecond, e.g. 2024-04-17T09:30:00.123456Z."""
+
+    FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

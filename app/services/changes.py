@@ -29,6 +29,15 @@ def rfc3339(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
     return sa.func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
 
 
+def rfc3339_precise(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement[str]:
+    """A commit time to the microsecond (`2024-04-17T09:30:00.123456Z`), as `as_of` compares
+    it: a change committed at 09:30:00.4 is not in the data as of 09:30:00Z."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    # SQLite keeps SQLAlchemy's text, `2024-04-17 09:30:00.123456` (always six digits).
+    return sa.func.replace(column, " ", "T") + "Z"
+
+
 @lru_cache(maxsize=16)
 def feed_statement(dialect: str, by_country: bool, by_action: bool) -> sa.Select:
     """Changes after `after` up to `until` in commit order, `limit` of them, filtered by the
@@ -41,7 +50,7 @@ def feed_statement(dialect: str, by_country: bool, by_action: bool) -> sa.Select
             REVISIONS.c.revision,
             REVISIONS.c.action,
             rfc3339(REVISIONS.c.at, dialect).label("at"),
-            rfc3339(REVISIONS.c.committed_at, dialect).label("committed_at"),
+            rfc3339_precise(REVISIONS.c.committed_at, dialect).label("committed_at"),
             REVISIONS.c.actor,
             sa.cast(REVISIONS.c.document, sa.Text).label("document"),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from app import vocab
-from app.document.fields import CountryCode, Enum, Timestamp
+from app.document.fields import CountryCode, Enum, PreciseTimestamp, Timestamp
 from app.document.schema import described
 from app.http.schemas import QueryArgsSchema
 
@@ -53,8 +53,11 @@ class ChangeSchema(ma.Schema):
     revision = F.Integer(metadata=described("The incident's revision this change made."))
     action = Enum(vocab.REVISION_ACTIONS, metadata=described("What happened."))
     at = Timestamp(metadata=described("When the change was made (UTC): the document's `updated_at`."))
-    committed_at = Timestamp(
-        metadata=described("When its transaction committed (UTC): never earlier than an earlier change's.")
+    committed_at = PreciseTimestamp(
+        metadata=described(
+            "When its transaction committed (UTC, to the microsecond): never earlier than an earlier "
+            "change's. The data `as_of` this moment includes this change."
+        )
     )
     actor = F.String(metadata=described("Name of the API key that made the change, or `cli`."))
     provenance = F.String(
