@@ -296,23 +296,35 @@ def test_a_request_waits_for_a_writer_that_stamped_its_moment(client, app, backe
     assert client.get(INCIDENTS, query_string={"as_of": moment}).get_data() == response.get_data()
 
 
-def test_the_export_reads_the_stored_row_of_an_incident_unchanged_since(client, app):
-    """The export's fast path is taken: an incident unchanged since the moment is its stored
-    CSV row (here marked), one changed since is built from its revision's document."""
-    unchanged = create(client, title="Unchanged", **ENDED)["id"]
+def test_the_export_reads_the_rows_the_database_keeps(client, app):
+    """The export's fast paths are taken (rows marked here): an incident unchanged since the
+    moment is its stored CSV row; one changed since, the CSV row its revision kept; an ongoing
+    one changed since (its duration is the moment's) is built from its revision's document."""
+    create(client, title="Unchanged", **ENDED)
     changed = create(client, title="Changed later", **ENDED)["id"]
+    ongoing = create(client, title="Ongoing then")["id"]
     _, at = clock(app)
-    client.patch(
-        f"{INCIDENTS}/{changed}", json={"title": "Changed"}, headers={"If-Match": etag_of(client, changed)}
-    )
+    for incident_id in (changed, ongoing):
+        patched = client.patch(
+            f"{INCIDENTS}/{incident_id}",
+            json={"title": "Changed"},
+            headers={"If-Match": etag_of(client, incident_id)},
+        )
+        assert patched.status_code == 200
     with app.app_context():
-        marked = sa.text("UPDATE incident_documents SET csv_row = :row WHERE incident_id IN (:one, :two)")
-        db.session.execute(marked, {"row": "stored row\r\n", "one": unchanged, "two": changed})
+        kept = db.session.scalars(
+            sa.select(IncidentRevision).filter_by(revision=1).order_by("incident_id")
+        ).all()
+        assert [revision.csv_row is None for revision in kept] == [False, False, True]
+        for revision in kept[:2]:
+            revision.csv_row = f"kept row {revision.incident_id}\r\n"
+        marked = sa.text("UPDATE incident_documents SET csv_row = 'stored row\r\n'")
+        db.session.execute(marked)
         db.session.commit()
     exported = client.get(f"{INCIDENTS}.csv", query_string={"as_of": as_of(at)}).get_data(as_text=True)
     lines = exported.splitlines()[1:]
-    assert lines[0] == "stored row"
-    assert lines[1].split(",")[:2] == [str(changed), "Changed later"]
+    assert lines[:2] == ["stored row", f"kept row {changed}"]
+    assert lines[2].split(",")[:2] == [str(ongoing), "Ongoing then"]
 
 
 def test_a_revision_older_than_a_field_exports_an_empty_cell(client, app):
@@ -328,6 +340,7 @@ def test_a_revision_older_than_a_field_exports_an_empty_cell(client, app):
             sa.select(IncidentRevision).filter_by(incident_id=incident["id"], revision=1)
         )
         first.document = {name: value for name, value in first.document.items() if name != "telcos"}
+        first.csv_row = first.shape = None  # revisions of then kept no CSV row (migration 0015)
         db.session.commit()
     exported = client.get(f"{INCIDENTS}.csv", query_string={"as_of": as_of(first_commit)}).get_data(
         as_text=True

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from app.db import json_dumps, utcnow
 from app.document.build import build_document
 from app.document.rules import default_status
-from app.fast.stored import stored_values
+from app.fast.stored import revision_values, stored_values
 from app.models import (
     Acknowledgement,
     Incident,
@@ -246,7 +246,8 @@ class _Batch:
             **{name: [SimpleNamespace(**child) for child in rows] for name, rows in children.items()},
         )
         self.incidents.append(row)
-        self.stored.append({"incident_id": incident_id, **stored_values(document)})
+        values = stored_values(document)
+        self.stored.append({"incident_id": incident_id, **values})
         self.revisions.append(
             {
                 "incident_id": incident_id,
@@ -257,6 +258,7 @@ class _Batch:
                 "changes": {},  # derived from the document on read (IncidentRevision.changes)
                 "document": document,
                 "country": document.get("country"),
+                **revision_values(values),
             }
         )
 

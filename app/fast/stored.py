@@ -91,6 +91,13 @@ def store(session: Session, rows: list[dict[str, Any]]) -> None:
     connection.execute(insert.on_conflict_do_update(index_elements=[STORED.c.incident_id], set_=update), rows)
 
 
+def revision_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a revision taken from its document's `stored_values`: the CSV row, unless
+    it changes with the day (an ongoing incident's duration), and its shape."""
+    row = values["csv_row"] if values["csv_duration_at"] is None else None
+    return {"csv_row": row, "shape": values["shape"]}
+
+
 def stored_values(document: dict[str, Any]) -> dict[str, Any]:
     """The stored-copy columns for an incident's current document."""
     line, at = csv_format.line_and_duration_offset(document)

@@ -69,6 +69,10 @@ class IncidentRevision(Base):
     # The document's country, for the feed's and as_of's country filter.
     country: Mapped[str | None] = mapped_column(sa.String(2))
     seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The document's CSV row, for an export as of a moment (`as_of`), when it does not depend on
+    # the day (not ongoing: an ongoing incident's duration grows); `shape` says which columns.
+    csv_row: Mapped[str | None] = mapped_column(sa.Text)
+    shape: Mapped[str | None] = mapped_column(sa.String(32))
     committed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from app.db import read_only
 from app.document.build import IncidentDocument
 from app.document.schema import IncidentSchema
+from app.document.shape import current_shape
 from app.fast.stored import INCIDENTS, STORED, export_line
 from app.models import DataVersion, IncidentRevision
 from app.models.incident import duration_days
@@ -141,15 +142,22 @@ def present(
 
 
 def export_rows(moment: Moment, countries: Iterable[str], dialect: str) -> sa.Select:
-    """`present`, for the export: an incident unchanged since the moment (its current revision
-    is the one shown) reads as its stored CSV row, duration counted to the moment's day
-    (app/fast/stored.py `export_line`), and its document is not read; the others (and one
-    without a stored copy of the current shape) read as their revision's document.
+    """`present`, for the export, each incident's CSV row read by the database where it can be:
+    an incident unchanged since the moment (its current revision is the one shown) reads as its
+    stored CSV row, duration counted to the moment's day (app/fast/stored.py `export_line`);
+    one changed since, as the CSV row its revision kept (not ongoing then, and of today's
+    columns). Only the others (an ongoing incident changed since, a revision written before
+    revisions kept rows or before the columns changed) are built from their document.
 
     Code for speed. Plain twin: `line_of(as_at(document))` for every incident; proven equal by
     tests/test_as_of.py::test_each_moment_shows_the_documents_of_then (its exports)."""
     unchanged = INCIDENTS.c.revision == REVISIONS.c.revision
-    line = sa.case((unchanged, export_line(dialect, moment.day)), else_=sa.null())
+    current = REVISIONS.c.shape == sa.literal(current_shape(), sa.Text)
+    kept = sa.and_(current, REVISIONS.c.csv_row.is_not(None))
+    line = sa.func.coalesce(
+        sa.case((unchanged, export_line(dialect, moment.day)), else_=sa.null()),
+        sa.case((kept, REVISIONS.c.csv_row), else_=sa.null()),
+    )
     document = sa.case((line.is_(None), DOCUMENT), else_=sa.null())
     statement = present(moment.seq, countries, (line.label("line"), document.label("document")))
     return statement.outerjoin(STORED, STORED.c.incident_id == INCIDENTS.c.id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.document.build import incident_document
 from app.document.schema import IncidentSchema
-from app.fast.stored import store, stored_values
+from app.fast.stored import revision_values, store, stored_values
 from app.models import DataVersion, Incident, IncidentRevision
 from app.models.revision import diff
 from app.services import aggregates
@@ -97,7 +97,8 @@ def _write_revisions(session: Session) -> None:
             previous = latest(session, incident.id)
             before = previous.document if previous is not None else None
         document = snapshot(incident)
-        stored.append({"incident_id": incident.id, **stored_values(document)})
+        values = stored_values(document)
+        stored.append({"incident_id": incident.id, **values})
         changes = {} if action == "create" else diff(before, document)  # see IncidentRevision
         if action in ("delete", "restore"):
             changes["deleted"] = {"from": action == "restore", "to": action == "delete"}
@@ -112,6 +113,7 @@ def _write_revisions(session: Session) -> None:
                 stored_changes=changes,
                 document=document,
                 country=document.get("country"),
+                **revision_values(values),
             )
         )
     session.flush()
