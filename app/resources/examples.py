@@ -31,10 +31,6 @@ def _path(name: str, example: Any, description: str) -> dict[str, Any]:
 
 INCIDENT_ID = _path("incident_id", 1, "Id of the incident (the demo incident is 1).")
 REVISION = _path("revision", 1, "Revision number: 1 is the incident as first recorded.")
-# A moment for `as_of` (a citation's "as it stood on 1 January 2026"). Past, so it is valid on any
-# database; before the demo's creation on a fresh `make run`, so the list, export and
-# statistics answer empty (the single incident's `as_of` has no example: there it would be a 404).
-AS_OF = "2026-01-01T00:00:00Z"
 PLATFORM_SLUG = _path("slug", "x", "Platform slug, e.g. `x`.")
 ACKNOWLEDGEMENT_ID = _path(
     "acknowledgement_id", 3, "Id of the statement (the demo's 3 is the interior ministry's court filing)."

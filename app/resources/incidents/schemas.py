@@ -15,7 +15,6 @@ from app.document.fields import Asn, CountryCode, Enum, IsoDate, PlatformSlug, S
 from app.document.schema import Schema
 from app.fast.dump import FinishedDocuments
 from app.http.schemas import QueryArgsSchema
-from app.resources import examples
 from app.services import as_of as as_of_service
 from app.services.sorts import DEFAULT_SORT, CursorError, decode_cursor
 
@@ -89,12 +88,14 @@ class AsOfMoment(F.AwareDateTime):
 
 
 AS_OF = described(
-    "The data exactly as it stood at this moment (RFC 3339 with a time zone, not in the future): "
+    "The data exactly as it stood at this moment (RFC 3339 with a time zone, not in the future, "
+    "e.g. `2026-01-01T00:00:00Z`): "
     "incidents deleted then are absent, an ongoing incident's duration is counted to that day. "
     "Combines only with `country` (and `page`, `page_size`, `group_by`, `bom`). The `As-Of` "
     "and `As-Of-Cursor` headers say which moment and which last change the response shows; the "
     "same request gives the same bytes and ETag every time.",
-    example=examples.AS_OF,
+    # No example: Swagger UI would fill it in on every "Try it out", showing the past by default
+    # and refusing `after` and the other filters beside it.
 )
 
 
