@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,9 +176,11 @@ def test_paging_and_polling(client, anon_client):
     polled = read_feed(anon_client, after=end["next_cursor"])
     assert [c["incident_id"] for c in polled["changes"]] == [created["id"]]
     assert polled["next_cursor"] == polled["changes"][0]["cursor"]
-    # A cursor beyond the feed (a database restored to an earlier point) stays where it is.
-    ahead = read_feed(anon_client, after=polled["next_cursor"] + 1000)
-    assert ahead == {"changes": [], "has_more": False, "next_cursor": polled["next_cursor"] + 1000}
+    # A cursor beyond the feed (a database restored to an earlier point): the client must start
+    # again, since the numbers after the last change will be given to other changes.
+    ahead = anon_client.get(CHANGES, query_string={"after": polled["next_cursor"] + 1000})
+    assert ahead.status_code == 409, ahead.get_json()
+    assert "after=0" in ahead.get_json()["detail"]
 
 
 def test_filters(client, admin_client, anon_client):
@@ -457,3 +459,20 @@ def test_a_changes_commit_time_is_the_moment_as_of_which_it_shows(client):
     before = (at - timedelta(microseconds=1)).isoformat()
     shown = client.get(f"{INCIDENTS}/{incident['id']}", query_string={"as_of": before})
     assert shown.status_code == 200 and shown.get_json()["title"] == "Before"
+
+
+def test_without_its_clock_row_the_feed_and_as_of_go_on_from_the_revisions(client, app):
+    """The clock row emptied by hand: the feed's end and an as_of moment are read from the
+    revisions, and the next write numbers on from the last change."""
+    incident = create(client, title="Kept")
+    with app.app_context():
+        db.session.execute(sa.text("DELETE FROM data_version"))
+        db.session.commit()
+    changes, cursor = follow(client)
+    assert changes[-1]["incident_id"] == incident["id"] and cursor == changes[-1]["cursor"]
+    now = datetime.now(UTC).isoformat()
+    listed = client.get(INCIDENTS, query_string={"as_of": now})
+    assert listed.status_code == 200 and [i["id"] for i in listed.get_json()] == [incident["id"]]
+    later = create(client, title="Later")
+    polled = read_feed(client, after=cursor)
+    assert [(c["incident_id"], c["cursor"]) for c in polled["changes"]] == [(later["id"], cursor + 1)]

@@ -43,7 +43,8 @@ def bump(session: Session) -> None:
     if connection.execute(TABLE.update().where(TABLE.c.id == 1).values(token=token)).rowcount == 0:
         # Emptied by hand: the change feed's clock goes on from the last change it numbered.
         last = sa.select(sa.func.coalesce(sa.func.max(IncidentRevision.seq), 0)).scalar_subquery()
-        connection.execute(TABLE.insert().values(id=1, token=token, seq=last))
+        at = sa.select(sa.func.max(IncidentRevision.committed_at)).scalar_subquery()
+        connection.execute(TABLE.insert().values(id=1, token=token, seq=last, committed_at=at))
 
 
 class AggregateCache:

@@ -75,9 +75,28 @@ class ChangePage:
     has_more: bool
 
 
+class CursorAhead(Exception):
+    """A cursor past the last change: the database was restored to an earlier point, and the
+    changes numbered from here on are not the ones the client read under those numbers."""
+
+    def __init__(self, after: int, until: int):
+        super().__init__(after, until)
+        self.after, self.until = after, until
+
+
+# The clock row, or (emptied by hand) the last number given, as the next write's clock will be.
+CLOCK_SEQ = sa.select(
+    sa.func.coalesce(
+        sa.select(CLOCK.c.seq).where(CLOCK.c.id == 1).scalar_subquery(),
+        sa.select(sa.func.max(REVISIONS.c.seq)).scalar_subquery(),
+        0,
+    )
+)
+
+
 def clock(connection: sa.Connection) -> int:
     """The last place in commit order given: every change up to it is committed and visible."""
-    return connection.scalar(sa.select(CLOCK.c.seq).where(CLOCK.c.id == 1)) or 0
+    return connection.scalar(CLOCK_SEQ)
 
 
 def changes_after(
@@ -90,12 +109,13 @@ def changes_after(
     """Up to `limit` changes after cursor `after`, in commit order, optionally of these countries
     and actions. The clock is read first: what is numbered up to it is all there is to read."""
     until = clock(connection)
+    if after > until:
+        raise CursorAhead(after, until)
     statement = feed_statement(connection.dialect.name, bool(countries), bool(actions))
     # One more than asked for, to know whether more follow.
     bound = {"after": after, "until": until, "limit": limit + 1, "countries": countries, "actions": actions}
     rows = connection.execute(statement, bound).all()
     if len(rows) > limit:
         return ChangePage(rows[:limit], rows[limit - 1].seq, True)
-    # Read up to the clock: the next page starts there, never behind the cursor given (a cursor
-    # from a database restored to an earlier point stays where it was).
-    return ChangePage(rows, max(after, until), False)
+    # Read up to the clock: the next page starts there.
+    return ChangePage(rows, until, False)

@@ -148,7 +148,9 @@ def _stamp(session: Session) -> None:
         .values(seq=CLOCK.c.seq + count)
         .returning(CLOCK.c.seq, CLOCK.c.committed_at)
     ).one()
-    now = datetime.now(UTC)
+    # PostgreSQL's clock, not this host's: writers on several hosts stamp from one clock.
+    postgres = connection.dialect.name == "postgresql"
+    now = connection.scalar(sa.select(sa.func.clock_timestamp())) if postgres else datetime.now(UTC)
     committed_at = max(now, clock.committed_at) if clock.committed_at is not None else now
     connection.execute(CLOCK.update().where(CLOCK.c.id == 1).values(committed_at=committed_at))
     first = clock.seq - count

@@ -13,6 +13,7 @@ from flask_smorest import abort
 
 from app.db import db, read_only
 from app.document.fields import country_name
+from app.document.shape import current_shape
 from app.fast.stored import WITH_STORED, csv_chunk, export_column
 from app.http import as_of as as_of_http
 from app.http.api import Blueprint
@@ -83,7 +84,7 @@ def _as_of_export(args: dict[str, Any], bom: bool) -> Response:
     moment = as_of_http.resolve(args["as_of"])
     countries = sorted(args.get("country", ()))
     headers = as_of_http.headers(moment)
-    etag = etag_for([headers, countries, bom, csv_format.HEADER])
+    etag = etag_for([headers, countries, bom, csv_format.HEADER, current_shape()])
     if request.if_none_match.contains_weak(etag):
         return Response(status=304, headers={"ETag": f'"{etag}"', **headers})
     chunks = as_of_chunks(moment, countries)

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 from flask.views import MethodView
+from flask_smorest import abort
 
 from app.db import db
 from app.fast import feed
@@ -54,7 +55,7 @@ def next_link(cursor: int) -> str:
 class ChangesViews(MethodView):
     @blp.arguments(ChangesArgsSchema, location="query")
     @blp.response(200, ChangePageSchema, headers=PAGE_HEADERS, example=examples.CHANGE_PAGE)
-    @blp.documents(400)
+    @blp.documents(400, 409)
     def get(self, args: dict[str, Any]):
         """List changes (the change feed)
 
@@ -66,9 +67,17 @@ class ChangesViews(MethodView):
         that commits later always gets a larger cursor, so none is missed. A page's changes
         follow filters, the cursor does not: a filtered page may be empty and still move on.
         """
-        page = change_service.changes_after(
-            db.session.connection(), args["after"], args["limit"], args.get("country"), args.get("action")
-        )
+        try:
+            page = change_service.changes_after(
+                db.session.connection(), args["after"], args["limit"], args.get("country"), args.get("action")
+            )
+        except change_service.CursorAhead as ahead:
+            abort(
+                409,
+                message=f"Cursor {ahead.after} is past the last change ({ahead.until}): the database was "
+                "restored to an earlier point, so the changes numbered after it are not the ones you "
+                "read. Follow the feed again from after=0 and rebuild your copy.",
+            )
         headers = {
             NEXT_CURSOR_HEADER: str(page.next_cursor),
             "Link": next_link(page.next_cursor),
